@@ -1,1 +1,24 @@
-//! placeholder
+//! Test tools for TierStore backends: the one conformance suite, the TierStore scenario
+//! suite, fault-injection wrappers, and fixtures for the real servers the tests use.
+//!
+//! A backend author runs the whole [`Backend`](tierstore_core::Backend) contract against
+//! their backend with one macro:
+//!
+//! ```ignore
+//! async fn my_backend() -> MyBackend { MyBackend::new() }
+//! tierstore_testkit::conformance_tests!(my_backend);
+//! ```
+//!
+//! and proves it in each TierStore role with
+//! [`scenario_tests!`](crate::scenario_tests).
+
+#![deny(missing_docs)]
+
+pub mod bench;
+pub mod conformance;
+pub mod faults;
+pub mod scenarios;
+pub mod servers;
+mod subject;
+
+pub use subject::Subject;

@@ -1,0 +1,253 @@
+//! Benchmark helpers shared by every crate's criterion benches, so that `cargo xtask bench`
+//! can gather one report.
+//!
+//! [`Group::concurrent`] measures an operation run `concurrency` at a time as a criterion benchmark
+//! (throughput in operations per second), records each operation's latency, and writes a
+//! [`Record`] to `target/tierstore-bench/` (or `$TIERSTORE_BENCH_DIR`). Each record may name
+//! its baseline — another record measured in the same run — so the report can show ratios.
+
+use std::fmt::Write as _;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput};
+use futures::StreamExt;
+use hdrhistogram::Histogram;
+use tokio::runtime::Runtime;
+
+/// One measured configuration, as written for the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Criterion group, e.g. `sqlite_write`.
+    pub group: String,
+    /// Benchmark id within the group, e.g. `tierstore_c16`.
+    pub id: String,
+    /// Operations in flight at once.
+    pub concurrency: usize,
+    /// Operations per second over all measured operations.
+    pub ops_per_sec: f64,
+    /// Median latency of one operation, in microseconds.
+    pub p50_us: u64,
+    /// 99th percentile latency of one operation, in microseconds.
+    pub p99_us: u64,
+    /// `group/id` of the baseline this is compared with, if any.
+    pub baseline: Option<String>,
+    /// What was measured, for the report.
+    pub note: String,
+}
+
+impl Record {
+    /// The record as one line of JSON.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        let baseline = match &self.baseline {
+            Some(b) => format!("\"{}\"", escape(b)),
+            None => "null".to_owned(),
+        };
+        let _ = write!(
+            out,
+            "{{\"group\":\"{}\",\"id\":\"{}\",\"concurrency\":{},\"ops_per_sec\":{:.3},\
+             \"p50_us\":{},\"p99_us\":{},\"baseline\":{},\"note\":\"{}\"}}",
+            escape(&self.group),
+            escape(&self.id),
+            self.concurrency,
+            self.ops_per_sec,
+            self.p50_us,
+            self.p99_us,
+            baseline,
+            escape(&self.note),
+        );
+        out
+    }
+
+    /// Writes the record to the bench directory as `<group>/<id>.json`.
+    pub fn save(&self) -> std::io::Result<PathBuf> {
+        let dir = bench_dir().join(&self.group);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{}.json", self.id));
+        std::fs::write(&path, self.to_json() + "\n")?;
+        Ok(path)
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Where records go: `$TIERSTORE_BENCH_DIR`, or `target/tierstore-bench` of the workspace.
+pub fn bench_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TIERSTORE_BENCH_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("tierstore-bench")
+}
+
+/// Options of one [`Group::concurrent`] measurement.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// Benchmark id within the group.
+    pub id: String,
+    /// Operations in flight at once.
+    pub concurrency: usize,
+    /// `group/id` of the baseline record.
+    pub baseline: Option<String>,
+    /// What is measured, for the report.
+    pub note: String,
+}
+
+impl Load {
+    /// `id` at `concurrency`, without a baseline.
+    pub fn new(id: impl Into<String>, concurrency: usize) -> Self {
+        Load { id: id.into(), concurrency, baseline: None, note: String::new() }
+    }
+
+    /// Compares this measurement with the record `group/id`.
+    pub fn baseline(mut self, baseline: impl Into<String>) -> Self {
+        self.baseline = Some(baseline.into());
+        self
+    }
+
+    /// Describes the measurement in the report.
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = note.into();
+        self
+    }
+}
+
+/// A criterion benchmark group whose measurements are also filed as [`Record`]s under the
+/// group's name.
+pub struct Group<'a> {
+    name: String,
+    inner: BenchmarkGroup<'a, WallTime>,
+}
+
+impl<'a> Group<'a> {
+    /// Opens the criterion group `name`.
+    pub fn new(c: &'a mut Criterion, name: &str) -> Self {
+        Group { name: name.to_owned(), inner: c.benchmark_group(name) }
+    }
+
+    /// The criterion group, for settings such as `sample_size` or `measurement_time`.
+    pub fn criterion(&mut self) -> &mut BenchmarkGroup<'a, WallTime> {
+        &mut self.inner
+    }
+
+    /// Runs `op(i)` for i = 0, 1, 2, ... with `load.concurrency` operations in flight, as the
+    /// criterion benchmark `load.id`; records each operation's latency and saves a [`Record`]
+    /// of the throughput and percentiles over all measured operations.
+    pub fn concurrent<F, Fut>(&mut self, rt: &Runtime, load: Load, op: F) -> Record
+    where
+        F: Fn(u64) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let latencies = Mutex::new(
+            Histogram::<u64>::new(3).expect("3 significant digits is a valid precision"),
+        );
+        let totals = Mutex::new((0u64, Duration::ZERO));
+        let next = AtomicU64::new(0);
+        self.inner.throughput(Throughput::Elements(1));
+        self.inner.bench_function(load.id.as_str(), |b| {
+            b.to_async(rt).iter_custom(|iters| {
+                let (latencies, totals, next, op) = (&latencies, &totals, &next, &op);
+                async move {
+                    let start = Instant::now();
+                    let timed: Vec<Duration> = futures::stream::iter(0..iters)
+                        .map(|_| async move {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let t = Instant::now();
+                            op(i).await;
+                            t.elapsed()
+                        })
+                        .buffer_unordered(load.concurrency)
+                        .collect()
+                        .await;
+                    let elapsed = start.elapsed();
+                    let mut histogram = latencies.lock().expect("not poisoned");
+                    for d in timed {
+                        histogram.saturating_record(micros(d));
+                    }
+                    let mut totals = totals.lock().expect("not poisoned");
+                    totals.0 += iters;
+                    totals.1 += elapsed;
+                    elapsed
+                }
+            })
+        });
+        let histogram = latencies.into_inner().expect("not poisoned");
+        let (ops, elapsed) = totals.into_inner().expect("not poisoned");
+        let record = Record {
+            group: self.name.clone(),
+            id: load.id,
+            concurrency: load.concurrency,
+            ops_per_sec: ops as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
+            p50_us: histogram.value_at_quantile(0.5),
+            p99_us: histogram.value_at_quantile(0.99),
+            baseline: load.baseline,
+            note: load.note,
+        };
+        save_or_warn(&record);
+        record
+    }
+
+    /// Closes the criterion group.
+    pub fn finish(self) {
+        self.inner.finish();
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+}
+
+/// Saves `record`; a bench that cannot file its record still reports through criterion.
+pub fn save_or_warn(record: &Record) {
+    if let Err(e) = record.save() {
+        eprintln!("tierstore bench: could not save {}/{}: {e}", record.group, record.id);
+    }
+}
+
+/// Measures the disk's fsync rate (write 4 KiB + `fdatasync` of one file, `ops` times) in
+/// `dir`: the physical limit of any durable store on this machine. Saved as the record
+/// `disk/fsync`.
+pub fn fsync_rate(dir: &std::path::Path, ops: usize) -> std::io::Result<Record> {
+    use std::io::{Seek, Write};
+    let path = dir.join("fsync-probe");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .read(true)
+        .open(&path)?;
+    let block = [0x5au8; 4096];
+    let mut histogram = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+    let start = Instant::now();
+    for _ in 0..ops {
+        let t = Instant::now();
+        file.rewind()?;
+        file.write_all(&block)?;
+        file.sync_data()?;
+        histogram.saturating_record(micros(t.elapsed()));
+    }
+    let elapsed = start.elapsed();
+    drop(file);
+    std::fs::remove_file(&path)?;
+    let record = Record {
+        group: "disk".to_owned(),
+        id: "fsync".to_owned(),
+        concurrency: 1,
+        ops_per_sec: ops as f64 / elapsed.as_secs_f64(),
+        p50_us: histogram.value_at_quantile(0.5),
+        p99_us: histogram.value_at_quantile(0.99),
+        baseline: None,
+        note: "4 KiB write + fdatasync of one file: the disk's physical limit".to_owned(),
+    };
+    record.save()?;
+    Ok(record)
+}
