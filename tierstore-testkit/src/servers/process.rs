@@ -21,6 +21,15 @@ pub struct ServerProcess {
     log: PathBuf,
 }
 
+/// Who owns the server's directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DirOwner {
+    /// A temporary directory, deleted when the server stops.
+    Server,
+    /// The caller's directory, kept (e.g. to restart a server on the same data).
+    Caller,
+}
+
 /// Picks a free TCP port on 127.0.0.1 (the OS's choice of an ephemeral port).
 pub fn free_port() -> io::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -32,17 +41,34 @@ impl ServerProcess {
     /// `<dir>/server.log`.
     pub fn start(name: &str, program: &Path, args: &[String]) -> io::Result<ServerProcess> {
         let dir = tempfile::Builder::new().prefix(&format!("tierstore-{name}-")).tempdir()?.keep();
+        Self::spawn(dir, DirOwner::Server, program, args)
+    }
+
+    /// Starts `program args...` in the caller's directory `dir`, which is kept when the
+    /// server stops: a test can stop the server and start it again on the same data.
+    pub fn start_in(dir: &Path, program: &Path, args: &[String]) -> io::Result<ServerProcess> {
+        std::fs::create_dir_all(dir)?;
+        Self::spawn(dir.to_path_buf(), DirOwner::Caller, program, args)
+    }
+
+    fn spawn(
+        dir: PathBuf,
+        owner: DirOwner,
+        program: &Path,
+        args: &[String],
+    ) -> io::Result<ServerProcess> {
         let log = dir.join("server.log");
-        // $1 = directory, $2 = log, $3... = the server's command line.
+        // $1 = directory, $2 = log, $3 = remove the directory at the end (1/0),
+        // $4... = the server's command line.
         let script = r#"
-            dir="$1"; log="$2"; shift 2
+            dir="$1"; log="$2"; cleanup="$3"; shift 3
             "$@" </dev/null >>"$log" 2>&1 &
             pid=$!
             # Blocks until the test process closes our stdin (it exited).
             read _unused
             kill "$pid" 2>/dev/null
             wait "$pid" 2>/dev/null
-            rm -rf "$dir"
+            if [ "$cleanup" = 1 ]; then rm -rf "$dir"; fi
         "#;
         let supervisor = Command::new("sh")
             .arg("-c")
@@ -50,6 +76,7 @@ impl ServerProcess {
             .arg("tierstore-supervisor")
             .arg(&dir)
             .arg(&log)
+            .arg(if owner == DirOwner::Server { "1" } else { "0" })
             .arg(program)
             .args(args)
             .current_dir(&dir)
@@ -102,7 +129,8 @@ impl ServerProcess {
         }
     }
 
-    /// Stops the server now (tests that kill and restart a server use this).
+    /// Stops the server now (SIGTERM) and waits for it; a temporary directory is deleted,
+    /// a caller's directory ([`start_in`](Self::start_in)) is kept.
     pub fn stop(mut self) {
         // Closing stdin makes the supervisor kill the server and clean up.
         drop(self.supervisor.stdin.take());
@@ -159,5 +187,14 @@ mod tests {
         server.stop();
         assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err());
         assert!(!dir.exists(), "the supervisor removes the server's directory");
+
+        let kept = tempfile::tempdir().unwrap();
+        let port = free_port().unwrap();
+        let args =
+            ["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()].map(str::to_owned);
+        let mut server = ServerProcess::start_in(kept.path(), &python, &args).unwrap();
+        server.wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(20)).unwrap();
+        server.stop();
+        assert!(kept.path().join("server.log").is_file(), "the caller's directory is kept");
     }
 }
