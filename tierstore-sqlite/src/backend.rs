@@ -1,0 +1,336 @@
+//! [`SqliteBackend`]: opening a database, and the [`Backend`] implementation.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use tierstore_core::{
+    Backend, BoxError, Bytes, Error, Key, KeyError, Namespace, Operation, Page, async_trait,
+};
+use tokio::sync::oneshot;
+
+use crate::options::SqliteOptions;
+use crate::readers::Readers;
+use crate::schema::{self, DEFAULT_TABLE, SchemaError, Statements};
+use crate::writer::{self, Failure, Job, Mutation};
+
+/// A [`Backend`] in one SQLite database file, schema-compatible with ldk-node's
+/// `SqliteStore` (v3). See the [crate documentation](crate) for the data model, durability
+/// and concurrency.
+///
+/// Cloning is cheap and shares the database; the writer thread stops when the last clone is
+/// dropped.
+#[derive(Clone)]
+pub struct SqliteBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    path: PathBuf,
+    statements: Statements,
+    writer: mpsc::Sender<Job>,
+    readers: Readers,
+}
+
+impl SqliteBackend {
+    /// Opens (or creates, with mode 0600) the database at `path` with the default, durable
+    /// options: table `ldk_data`, WAL, `synchronous=FULL`.
+    pub async fn open(path: impl AsRef<Path>) -> Result<SqliteBackend, Error> {
+        Self::open_with(path.as_ref(), SqliteOptions::new()).await
+    }
+
+    /// Options for opening a database; see [`SqliteOptions`].
+    pub fn options() -> SqliteOptions {
+        SqliteOptions::new()
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub(crate) async fn open_with(
+        path: &Path,
+        options: SqliteOptions,
+    ) -> Result<SqliteBackend, Error> {
+        let name = if options.table == DEFAULT_TABLE {
+            format!("sqlite:{}", path.display())
+        } else {
+            format!("sqlite:{}?table={}", path.display(), options.table)
+        };
+        options.validate().map_err(|reason| Error::config(format!("{name}: {reason}")))?;
+        let path = path.to_path_buf();
+        let opening = path.clone();
+        let task_options = options.clone();
+        let conn = tokio::task::spawn_blocking(move || open_writer(&opening, &task_options))
+            .await
+            .map_err(|e| Error::backend(&name, Operation::Open, path.display(), e))?
+            .map_err(|e| match e {
+                OpenError::Io(e) => Error::backend(&name, Operation::Open, path.display(), e),
+                OpenError::Schema(SchemaError::Sqlite(e)) => {
+                    classify(&name, Operation::Open, path.display(), Arc::new(e))
+                }
+                OpenError::Schema(SchemaError::Unsupported(reason)) => {
+                    Error::config(format!("{name}: {reason}"))
+                }
+            })?;
+        let statements = Statements::new(&options.table);
+        let writer = writer::spawn(conn, statements.clone(), options.max_batch, name.clone())
+            .map_err(|e| Error::backend(&name, Operation::Open, path.display(), e))?;
+        let readers = Readers::new(path.clone());
+        Ok(SqliteBackend { inner: Arc::new(Inner { name, path, statements, writer, readers }) })
+    }
+
+    /// Queues `mutation` for the writer thread and waits for its commit.
+    async fn mutate(&self, op: Operation, key: &Key, mutation: Mutation) -> Result<(), Error> {
+        let (reply, outcome) = oneshot::channel();
+        self.inner
+            .writer
+            .send(Job { mutation, reply })
+            .map_err(|_| Error::backend(self, op, key, "the writer thread has stopped"))?;
+        match outcome.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(failure)) => Err(classify(self, op, key, failure)),
+            Err(_) => Err(Error::backend(self, op, key, "the writer thread stopped mid-write")),
+        }
+    }
+
+    /// Runs `f` on a read connection on a blocking thread.
+    async fn read_with<T, F>(&self, op: Operation, target: String, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Statements) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let result = tokio::task::spawn_blocking(move || {
+            inner.readers.with(|conn| f(conn, &inner.statements))
+        })
+        .await;
+        match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(classify(self, op, target, Arc::new(e))),
+            Err(join) => Err(Error::backend(self, op, target, join)),
+        }
+    }
+}
+
+enum OpenError {
+    Io(std::io::Error),
+    Schema(SchemaError),
+}
+
+impl From<rusqlite::Error> for OpenError {
+    fn from(e: rusqlite::Error) -> Self {
+        OpenError::Schema(SchemaError::Sqlite(e))
+    }
+}
+
+/// Creates the file (mode 0600) if needed, opens the writer's connection, applies the
+/// pragmas and prepares the schema. Blocking.
+fn open_writer(path: &Path, options: &SqliteOptions) -> Result<Connection, OpenError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(OpenError::Io)?;
+    }
+    create_private(path).map_err(OpenError::Io)?;
+    let mut conn = Connection::open(path)?;
+    schema::configure(&conn)?;
+    // The page size only applies to a database without tables, and must precede WAL mode.
+    if let Some(size) = options.page_size {
+        conn.pragma_update(None, "page_size", size)?;
+    }
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", options.journal_mode.pragma(), |row| {
+            row.get(0)
+        })?;
+    if !mode.eq_ignore_ascii_case(options.journal_mode.pragma()) {
+        return Err(OpenError::Schema(SchemaError::Unsupported(format!(
+            "journal_mode {} was requested but SQLite kept {mode}",
+            options.journal_mode.pragma()
+        ))));
+    }
+    conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
+    schema::prepare(&mut conn, options).map_err(OpenError::Schema)?;
+    Ok(conn)
+}
+
+/// Creates an empty file readable by its owner only, unless it exists. SQLite gives its
+/// `-wal` and `-shm` files the same permissions as the database file.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    match create.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Maps a SQLite error: a busy or locked database is transient (another connection holds
+/// the lock), everything else permanent.
+fn classify(
+    backend: impl fmt::Display,
+    op: Operation,
+    target: impl fmt::Display,
+    failure: Failure,
+) -> Error {
+    let transient = matches!(
+        failure.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    );
+    let source: BoxError = Box::new(failure);
+    if transient {
+        Error::transient(backend, op, target, source)
+    } else {
+        Error::backend(backend, op, target, source)
+    }
+}
+
+/// A page token: the position `(sort_order, key)` of the last key of the previous page.
+/// Positions stay valid after that key is deleted.
+fn format_token(sort_order: i64, key: &str) -> String {
+    format!("{sort_order}:{key}")
+}
+
+fn parse_token(namespace: &Namespace, token: &str) -> Result<(i64, String), Error> {
+    let invalid = |why: &str| {
+        Error::invalid_input(
+            Operation::ListPage,
+            format!("page token {token:?} for namespace {namespace}: {why}"),
+        )
+    };
+    let (order, key) =
+        token.split_once(':').ok_or_else(|| invalid("expected `<sort order>:<key>`"))?;
+    let order: i64 = order.parse().map_err(|_| invalid("the sort order is not an integer"))?;
+    namespace.key(key).map_err(|e: KeyError| invalid(&e.to_string()))?;
+    Ok((order, key.to_owned()))
+}
+
+impl fmt::Display for SqliteBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.name)
+    }
+}
+
+impl fmt::Debug for SqliteBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteBackend").field("name", &self.inner.name).finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Backend for SqliteBackend {
+    async fn read(&self, key: &Key) -> Result<Vec<u8>, Error> {
+        let owned = key.clone();
+        let found = self
+            .read_with(Operation::Read, key.to_string(), move |conn, sql| {
+                let mut statement = conn.prepare_cached(&sql.read)?;
+                statement
+                    .query_row(params![owned.primary(), owned.secondary(), owned.key()], |row| {
+                        // ldk-node's column is nullable; a NULL value reads as empty.
+                        row.get::<_, Option<Vec<u8>>>(0)
+                    })
+                    .optional()
+            })
+            .await?;
+        match found {
+            Some(value) => Ok(value.unwrap_or_default()),
+            None => Err(Error::not_found(self, Operation::Read, key)),
+        }
+    }
+
+    async fn write(&self, key: &Key, value: Bytes) -> Result<(), Error> {
+        self.mutate(Operation::Write, key, Mutation::Write { key: key.clone(), value }).await
+    }
+
+    async fn remove(&self, key: &Key, _lazy: bool) -> Result<(), Error> {
+        // Removes are group-committed like writes already: nothing to gain by deferring.
+        self.mutate(Operation::Remove, key, Mutation::Remove { key: key.clone() }).await
+    }
+
+    async fn list(&self, namespace: &Namespace) -> Result<Vec<String>, Error> {
+        let ns = namespace.clone();
+        self.read_with(Operation::List, namespace.to_string(), move |conn, sql| {
+            let mut statement = conn.prepare_cached(&sql.list)?;
+            let rows = statement
+                .query_map(params![ns.primary(), ns.secondary()], |row| row.get::<_, String>(0))?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn list_page(
+        &self,
+        namespace: &Namespace,
+        token: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, Error> {
+        let after = token.map(|token| parse_token(namespace, token)).transpose()?;
+        if limit == 0 {
+            return Ok(Page::new(Vec::new(), token.map(str::to_owned)));
+        }
+        let ns = namespace.clone();
+        // One row more than the page tells whether an older key remains.
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+        let mut rows = self
+            .read_with(Operation::ListPage, namespace.to_string(), move |conn, sql| {
+                let map = |row: &rusqlite::Row<'_>| Ok((row.get::<_, String>(0)?, row.get(1)?));
+                match after {
+                    None => {
+                        let mut statement = conn.prepare_cached(&sql.first_page)?;
+                        statement
+                            .query_map(params![ns.primary(), ns.secondary(), fetch], map)?
+                            .collect::<rusqlite::Result<Vec<(String, i64)>>>()
+                    }
+                    Some((order, key)) => {
+                        let mut statement = conn.prepare_cached(&sql.next_page)?;
+                        statement
+                            .query_map(
+                                params![ns.primary(), ns.secondary(), order, key, fetch],
+                                map,
+                            )?
+                            .collect()
+                    }
+                }
+            })
+            .await?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = match rows.last() {
+            Some((key, order)) if more => Some(format_token(*order, key)),
+            _ => None,
+        };
+        Ok(Page::new(rows.into_iter().map(|(key, _)| key).collect(), next))
+    }
+
+    async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
+        let rows = self
+            .read_with(Operation::ListAllKeys, "*".to_owned(), |conn, sql| {
+                let mut statement = conn.prepare_cached(&sql.list_all)?;
+                let rows = statement.query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(primary, secondary, key)| {
+                Key::new(&primary, &secondary, &key).map_err(|e| {
+                    Error::backend(
+                        self,
+                        Operation::ListAllKeys,
+                        format!("{primary}/{secondary}/{key}"),
+                        format!("a row holds a key LDK would not accept: {e}"),
+                    )
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,131 @@
+//! The writer thread: the one connection that writes, committing concurrent mutations in
+//! groups.
+//!
+//! Mutations queue on a channel. The thread takes the first, then every mutation already
+//! waiting (up to `max_batch`), applies them in one `BEGIN IMMEDIATE` transaction, each in
+//! its own savepoint so that one failing statement fails only its own caller, and commits:
+//! one fsync for the whole group. Callers are answered after the commit, so an acknowledged
+//! write is durable. While a group commits, the next one queues, so the batch size adapts to
+//! the load with no timer and no added latency at low concurrency.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use rusqlite::{Connection, TransactionBehavior, params};
+use tierstore_core::Bytes;
+use tierstore_core::Key;
+use tokio::sync::oneshot;
+
+use crate::schema::Statements;
+
+/// A failed mutation: the SQLite error (shared when a whole group's commit failed).
+pub(crate) type Failure = Arc<rusqlite::Error>;
+
+/// One mutation and where to send its outcome.
+pub(crate) struct Job {
+    pub(crate) mutation: Mutation,
+    pub(crate) reply: oneshot::Sender<Result<(), Failure>>,
+}
+
+/// What to change.
+pub(crate) enum Mutation {
+    Write { key: Key, value: Bytes },
+    Remove { key: Key },
+}
+
+impl Mutation {
+    fn size(&self) -> usize {
+        match self {
+            Mutation::Write { value, .. } => value.len(),
+            Mutation::Remove { .. } => 0,
+        }
+    }
+}
+
+/// A group stops growing past this many value bytes, so a burst of large values (network
+/// graphs) does not hold many callers behind one huge transaction.
+const MAX_BATCH_BYTES: usize = 64 << 20;
+
+/// Starts the writer thread on `conn`; it runs until every sender is dropped.
+pub(crate) fn spawn(
+    conn: Connection,
+    statements: Statements,
+    max_batch: usize,
+    name: String,
+) -> std::io::Result<mpsc::Sender<Job>> {
+    let (sender, receiver) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("tierstore-sqlite-writer".to_owned())
+        .spawn(move || run(conn, &statements, max_batch, &name, &receiver))?;
+    Ok(sender)
+}
+
+fn run(
+    mut conn: Connection,
+    statements: &Statements,
+    max_batch: usize,
+    name: &str,
+    receiver: &mpsc::Receiver<Job>,
+) {
+    while let Ok(first) = receiver.recv() {
+        let mut bytes = first.mutation.size();
+        let mut batch = vec![first];
+        while batch.len() < max_batch && bytes < MAX_BATCH_BYTES {
+            let Ok(job) = receiver.try_recv() else { break };
+            bytes += job.mutation.size();
+            batch.push(job);
+        }
+        let _span =
+            tracing::debug_span!("sqlite_commit", backend = name, writes = batch.len()).entered();
+        let (mutations, replies): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|job| (job.mutation, job.reply)).unzip();
+        let outcomes = commit(&mut conn, statements, &mutations);
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            // A caller that stopped waiting (its future was dropped) needs no answer.
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// Applies `mutations` in one transaction; returns one outcome per mutation.
+fn commit(
+    conn: &mut Connection,
+    statements: &Statements,
+    mutations: &[Mutation],
+) -> Vec<Result<(), Failure>> {
+    let all_failed = |e: rusqlite::Error| {
+        let shared = Arc::new(e);
+        mutations.iter().map(|_| Err(Arc::clone(&shared))).collect()
+    };
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return all_failed(e),
+    };
+    let mut outcomes = Vec::with_capacity(mutations.len());
+    for mutation in mutations {
+        // A savepoint per mutation: a failing statement is rolled back alone.
+        let outcome = tx.savepoint().and_then(|savepoint| {
+            apply(&savepoint, statements, mutation)?;
+            savepoint.commit()
+        });
+        outcomes.push(outcome.map_err(Arc::new));
+    }
+    match tx.commit() {
+        Ok(()) => outcomes,
+        Err(e) => all_failed(e),
+    }
+}
+
+fn apply(conn: &Connection, statements: &Statements, mutation: &Mutation) -> rusqlite::Result<()> {
+    match mutation {
+        Mutation::Write { key, value } => {
+            let mut statement = conn.prepare_cached(&statements.write)?;
+            statement.execute(params![key.primary(), key.secondary(), key.key(), &value[..]])?;
+        }
+        Mutation::Remove { key } => {
+            let mut statement = conn.prepare_cached(&statements.remove)?;
+            statement.execute(params![key.primary(), key.secondary(), key.key()])?;
+        }
+    }
+    Ok(())
+}
