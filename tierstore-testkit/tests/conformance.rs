@@ -11,7 +11,7 @@ use tierstore_core::layers::{BackendExt, RetryConfig};
 use tierstore_core::{Backend, Capabilities, LdkBackend, MemoryBackend};
 use tierstore_testkit::Subject;
 
-mod memory {
+mod conformance_memory {
     async fn factory() -> tierstore_core::MemoryBackend {
         tierstore_core::MemoryBackend::new()
     }
@@ -52,7 +52,7 @@ mod layered_memory {
     }
 }
 
-mod ldk_filesystem_store_v2 {
+mod conformance_ldkfs {
     use super::*;
 
     /// lightning-persister orders pages by file modification time in milliseconds; the
