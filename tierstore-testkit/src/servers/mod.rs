@@ -7,3 +7,4 @@
 //! reached, the test fails with the reason.
 
 pub mod process;
+pub mod s3;
