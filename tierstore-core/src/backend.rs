@@ -143,6 +143,14 @@ pub trait Backend: fmt::Display + Send + Sync + 'static {
     async fn list_all_keys(&self) -> Result<Vec<Key>, Error>;
 }
 
+/// A dynamically typed backend debug-prints as its `Display` name (which shows how it is
+/// built and never credentials), so `Result<Arc<dyn Backend>, _>` works with `unwrap_err`.
+impl fmt::Debug for dyn Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Backend({self})")
+    }
+}
+
 macro_rules! forward_backend {
     ($ptr:ident) => {
         #[async_trait]

@@ -148,7 +148,7 @@ impl<'a> Group<'a> {
         Fut: Future<Output = ()>,
     {
         let latencies = Mutex::new(
-            Histogram::<u64>::new(3).expect("3 significant digits is a valid precision"),
+            latency_histogram(),
         );
         let totals = Mutex::new((0u64, Duration::ZERO));
         let next = AtomicU64::new(0);
@@ -226,7 +226,7 @@ pub fn fsync_rate(dir: &std::path::Path, ops: usize) -> std::io::Result<Record> 
         .read(true)
         .open(&path)?;
     let block = [0x5au8; 4096];
-    let mut histogram = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+    let mut histogram = latency_histogram();
     let start = Instant::now();
     for _ in 0..ops {
         let t = Instant::now();
@@ -250,4 +250,10 @@ pub fn fsync_rate(dir: &std::path::Path, ops: usize) -> std::io::Result<Record> 
     };
     record.save()?;
     Ok(record)
+}
+
+/// Latencies in µs up to an hour. (Bounds are explicit because `saturating_record` would
+/// otherwise clamp at the auto-resizing histogram's initial 2 ms ceiling.)
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60 * 60 * 1_000_000, 3).expect("valid bounds")
 }

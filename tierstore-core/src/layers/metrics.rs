@@ -66,12 +66,11 @@ impl Metrics {
             count: 0,
             errors: 0,
             bytes: 0,
-            latency: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            latency: latency_histogram(),
         });
         record.count += 1;
         record.errors += u64::from(failed);
         record.bytes += bytes as u64;
-        // Auto-resizing histograms accept any value; saturate absurd durations.
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX / 2).max(1);
         record.latency.saturating_record(micros);
     }
@@ -179,6 +178,14 @@ impl<B: Backend> Backend for Metered<B> {
     }
 }
 
+/// A histogram of latencies in microseconds, from 1 µs to one hour at 3 significant digits.
+/// Explicit bounds matter: `saturating_record` clamps to the *current* upper bound rather than
+/// growing an auto-resizing histogram, which would cap every latency at about 2 ms.
+fn latency_histogram() -> Histogram<u64> {
+    const HOUR_MICROS: u64 = 3_600_000_000;
+    Histogram::new_with_bounds(1, HOUR_MICROS, 3).expect("valid bounds and precision")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +207,14 @@ mod tests {
         assert_eq!(snapshot[&Operation::Read].errors, 0, "NotFound is an answer, not a failure");
         assert!(snapshot[&Operation::Read].p99 >= snapshot[&Operation::Read].p50);
         assert_eq!(backend.to_string(), "memory");
+    }
+
+    #[test]
+    fn long_latencies_are_not_capped() {
+        let metrics = Metrics::default();
+        metrics.record(Operation::Write, Duration::from_millis(250), 1, false);
+        let stats = &metrics.snapshot()[&Operation::Write];
+        assert!(stats.p99 >= Duration::from_millis(249), "{:?}", stats.p99);
+        assert!(stats.p50 >= Duration::from_millis(249), "{:?}", stats.p50);
     }
 }
