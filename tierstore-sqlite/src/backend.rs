@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tierstore_core::{
@@ -13,14 +13,15 @@ use tokio::sync::oneshot;
 use crate::options::SqliteOptions;
 use crate::readers::Readers;
 use crate::schema::{self, DEFAULT_TABLE, SchemaError, Statements};
-use crate::writer::{self, Failure, Job, Mutation};
+use crate::writer::{Failure, Job, Mutation, Writer};
 
 /// A [`Backend`] in one SQLite database file, schema-compatible with ldk-node's
 /// `SqliteStore` (v3). See the [crate documentation](crate) for the data model, durability
 /// and concurrency.
 ///
-/// Cloning is cheap and shares the database; the writer thread stops when the last clone is
-/// dropped.
+/// Cloning is cheap and shares the database. Dropping the last clone stops the writer
+/// thread and closes every connection before it returns (it waits for a commit in progress,
+/// a few milliseconds), so the files can be reopened or deleted right after.
 #[derive(Clone)]
 pub struct SqliteBackend {
     inner: Arc<Inner>,
@@ -30,7 +31,7 @@ struct Inner {
     name: String,
     path: PathBuf,
     statements: Statements,
-    writer: mpsc::Sender<Job>,
+    writer: Writer,
     readers: Readers,
 }
 
@@ -77,7 +78,7 @@ impl SqliteBackend {
                 }
             })?;
         let statements = Statements::new(&options.table);
-        let writer = writer::spawn(conn, statements.clone(), options.max_batch, name.clone())
+        let writer = Writer::spawn(conn, statements.clone(), options.max_batch, name.clone())
             .map_err(|e| Error::backend(&name, Operation::Open, path.display(), e))?;
         let readers = Readers::new(path.clone());
         Ok(SqliteBackend { inner: Arc::new(Inner { name, path, statements, writer, readers }) })

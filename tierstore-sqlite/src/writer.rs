@@ -46,18 +46,49 @@ impl Mutation {
 /// graphs) does not hold many callers behind one huge transaction.
 const MAX_BATCH_BYTES: usize = 64 << 20;
 
-/// Starts the writer thread on `conn`; it runs until every sender is dropped.
-pub(crate) fn spawn(
-    conn: Connection,
-    statements: Statements,
-    max_batch: usize,
-    name: String,
-) -> std::io::Result<mpsc::Sender<Job>> {
-    let (sender, receiver) = mpsc::channel::<Job>();
-    std::thread::Builder::new()
-        .name("tierstore-sqlite-writer".to_owned())
-        .spawn(move || run(conn, &statements, max_batch, &name, &receiver))?;
-    Ok(sender)
+/// The writer thread and its queue.
+pub(crate) struct Writer {
+    sender: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`.
+    pub(crate) fn spawn(
+        conn: Connection,
+        statements: Statements,
+        max_batch: usize,
+        name: String,
+    ) -> std::io::Result<Writer> {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("tierstore-sqlite-writer".to_owned())
+            .spawn(move || run(conn, &statements, max_batch, &name, &receiver))?;
+        Ok(Writer { sender: Some(sender), thread: Some(thread) })
+    }
+
+    /// Queues `job`; gives it back if the thread has stopped.
+    pub(crate) fn send(&self, job: Job) -> Result<(), Job> {
+        match &self.sender {
+            Some(sender) => sender.send(job).map_err(|e| e.0),
+            None => Err(job),
+        }
+    }
+}
+
+/// Closing waits for the thread to finish the group it is committing and close its
+/// connection, so that the database files are released when the backend is gone (a new
+/// backend on the same path, or deleting the files, must not race with a late close that
+/// checkpoints and removes the `-wal` file). Nothing is queued by then: every caller holds a
+/// reference to the backend until its write is answered.
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        if let Some(thread) = self.thread.take() {
+            // A panic of the writer thread has already failed its callers.
+            let _ = thread.join();
+        }
+    }
 }
 
 fn run(

@@ -312,3 +312,20 @@ async fn one_failing_write_does_not_fail_its_group() {
     keys.sort();
     assert_eq!(keys, ["a", "b"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_backend_releases_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("released.sqlite");
+    let key = Key::new("ns", "", "k").unwrap();
+    for round in 0..20u8 {
+        let store = SqliteBackend::open(&path).await.unwrap();
+        store.write(&key, vec![round].into()).await.unwrap();
+        assert_eq!(store.list_all_keys().await.unwrap().len(), 1);
+        drop(store);
+        // A late close of the old connection would remove the new database's WAL.
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}
