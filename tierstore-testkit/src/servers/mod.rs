@@ -7,4 +7,5 @@
 //! reached, the test fails with the reason.
 
 pub mod process;
+pub mod redis;
 pub mod s3;
