@@ -1,0 +1,221 @@
+//! [`open`]: a backend from a URL, chosen at run time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tierstore_core::{Backend, Error, MemoryBackend};
+
+/// Opens the backend a URL names, as an `Arc<dyn Backend>`.
+///
+/// | URL | backend | feature |
+/// |---|---|---|
+/// | `memory:` or `memory:NAME` | [`MemoryBackend`] (not durable) | — |
+/// | `sqlite:PATH[?table=T&synchronous=full\|normal\|off]` | SQLite | `sqlite` |
+/// | `file:DIR` | filesystem, lightning-persister compatible | `fs` |
+/// | `redis://[user:pass@]host[:port][/db][?prefix=P]`, `rediss://...` | Redis | `redis` |
+/// | `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&allow_http=true&client=aws-sdk]` | object storage | `s3` (`aws-sdk` for `client=aws-sdk`) |
+///
+/// Paths may be relative (`sqlite:node/primary.db`) or absolute (`sqlite:///var/lib/node.db`).
+/// S3 credentials come from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// ...), never from the URL. A scheme whose feature is not compiled in, an unknown scheme and
+/// an unknown parameter are [`Error::Config`] errors naming what to change.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let backend = tierstore::open("memory:cache").await?;
+/// assert_eq!(backend.to_string(), "memory:cache");
+/// let err = tierstore::open("ftp://example.com").await.unwrap_err();
+/// assert!(err.to_string().contains("unknown scheme"));
+/// # Ok::<(), tierstore::Error>(()) }).unwrap();
+/// ```
+pub async fn open(url: &str) -> Result<Arc<dyn Backend>, Error> {
+    let (scheme, rest) = url.split_once(':').ok_or_else(|| {
+        Error::config(format!("{}: not a URL (expected SCHEME:...)", redact(url)))
+    })?;
+    match scheme {
+        "memory" => {
+            let (name, params) = split_params(rest)?;
+            params.refuse_unknown(url)?;
+            let name = if name.is_empty() { "memory".to_owned() } else { format!("memory:{name}") };
+            Ok(Arc::new(MemoryBackend::named(name)))
+        }
+        "sqlite" => open_sqlite(url, rest).await,
+        "file" => open_fs(url, rest).await,
+        "redis" | "rediss" => open_redis(url).await,
+        "s3" => open_s3(url).await,
+        other => Err(Error::config(format!(
+            "{}: unknown scheme `{other}:` (known: memory:, sqlite:, file:, redis://, rediss://, s3://)",
+            redact(url)
+        ))),
+    }
+}
+
+/// Query parameters of a URL, consumed as they are read so leftovers can be refused.
+#[derive(Debug, Default)]
+struct Params(BTreeMap<String, String>);
+
+impl Params {
+    #[cfg_attr(not(any(feature = "sqlite", feature = "redis", feature = "s3")), allow(dead_code))]
+    fn take(&mut self, name: &str) -> Option<String> {
+        self.0.remove(name)
+    }
+
+    fn refuse_unknown(self, url: &str) -> Result<(), Error> {
+        match self.0.keys().next() {
+            None => Ok(()),
+            Some(name) => {
+                Err(Error::config(format!("{}: unknown parameter `{name}`", redact(url))))
+            }
+        }
+    }
+}
+
+/// Splits `//path?query` or `path?query` into the path and its parameters.
+fn split_params(rest: &str) -> Result<(String, Params), Error> {
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = path.strip_prefix("//").unwrap_or(path);
+    let params = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    Ok((path.to_owned(), Params(params)))
+}
+
+/// `url` with any password replaced by `***`, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg_attr(not(any(feature = "sqlite", feature = "fs")), allow(dead_code))]
+fn local_path(url: &str, path: &str) -> Result<std::path::PathBuf, Error> {
+    if path.is_empty() {
+        return Err(Error::config(format!("{url}: the URL names no path")));
+    }
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|e| Error::config(format!("{url}: the path is not UTF-8 once decoded: {e}")))?;
+    Ok(std::path::PathBuf::from(decoded.as_ref()))
+}
+
+#[cfg(not(all(feature = "sqlite", feature = "fs", feature = "redis", feature = "s3")))]
+fn missing_feature(url: &str, feature: &str) -> Error {
+    Error::config(format!(
+        "{}: this URL needs the `{feature}` feature of the tierstore crate, which is not enabled",
+        redact(url)
+    ))
+}
+
+#[cfg(feature = "sqlite")]
+async fn open_sqlite(url: &str, rest: &str) -> Result<Arc<dyn Backend>, Error> {
+    use tierstore_sqlite::{SqliteOptions, Synchronous};
+    let (path, mut params) = split_params(rest)?;
+    let path = local_path(url, &path)?;
+    let mut options = SqliteOptions::new();
+    if let Some(table) = params.take("table") {
+        options = options.table_name(table);
+    }
+    if let Some(level) = params.take("synchronous") {
+        let level = match level.as_str() {
+            "full" => Synchronous::Full,
+            "normal" => Synchronous::Normal,
+            "off" => Synchronous::Off,
+            other => {
+                return Err(Error::config(format!(
+                    "{url}: synchronous={other} (expected full, normal or off)"
+                )));
+            }
+        };
+        options = options.synchronous(level);
+    }
+    params.refuse_unknown(url)?;
+    Ok(Arc::new(options.open(path).await?))
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn open_sqlite(url: &str, _rest: &str) -> Result<Arc<dyn Backend>, Error> {
+    Err(missing_feature(url, "sqlite"))
+}
+
+#[cfg(feature = "fs")]
+async fn open_fs(url: &str, rest: &str) -> Result<Arc<dyn Backend>, Error> {
+    let (path, params) = split_params(rest)?;
+    params.refuse_unknown(url)?;
+    let dir = local_path(url, &path)?;
+    Ok(Arc::new(tierstore_fs::FsBackend::open(dir).await?))
+}
+
+#[cfg(not(feature = "fs"))]
+async fn open_fs(url: &str, _rest: &str) -> Result<Arc<dyn Backend>, Error> {
+    Err(missing_feature(url, "fs"))
+}
+
+#[cfg(feature = "redis")]
+async fn open_redis(url: &str) -> Result<Arc<dyn Backend>, Error> {
+    let mut parsed =
+        url::Url::parse(url).map_err(|e| Error::config(format!("{}: {e}", redact(url))))?;
+    let mut params = Params(parsed.query_pairs().into_owned().collect());
+    let prefix = params.take("prefix").unwrap_or_else(|| "tierstore".to_owned());
+    // Parameters other than ours belong to the redis crate (e.g. `protocol=resp3`).
+    let rest: Vec<(String, String)> = params.0.into_iter().collect();
+    parsed.set_query(None);
+    if !rest.is_empty() {
+        parsed.query_pairs_mut().extend_pairs(rest);
+    }
+    Ok(Arc::new(tierstore_redis::RedisBackend::connect(parsed.as_str(), &prefix).await?))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn open_redis(url: &str) -> Result<Arc<dyn Backend>, Error> {
+    Err(missing_feature(url, "redis"))
+}
+
+#[cfg(feature = "s3")]
+async fn open_s3(url: &str) -> Result<Arc<dyn Backend>, Error> {
+    crate::s3_url::open(url).await
+}
+
+#[cfg(not(feature = "s3"))]
+async fn open_s3(url: &str) -> Result<Arc<dyn Backend>, Error> {
+    Err(missing_feature(url, "s3"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn open_err(url: &str) -> String {
+        match open(url).await {
+            Ok(backend) => panic!("{url} opened as {backend}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_and_parameters_are_refused() {
+        let err = open_err("ftp://x").await;
+        assert!(err.contains("unknown scheme `ftp:`"), "{err}");
+        let err = open_err("memory:x?colour=blue").await;
+        assert!(err.contains("unknown parameter `colour`"), "{err}");
+        let err = open_err("no-colon").await;
+        assert!(err.contains("not a URL"), "{err}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("redis://user:secret@host:6379/0"), "redis://user:***@host:6379/0");
+        assert_eq!(redact("sqlite:a.db"), "sqlite:a.db");
+    }
+
+    #[test]
+    fn paths_keep_their_shape() {
+        let (path, _) = split_params("///var/lib/x.db?table=t").unwrap();
+        assert_eq!(local_path("u", &path).unwrap(), std::path::PathBuf::from("/var/lib/x.db"));
+        let (path, _) = split_params("node/primary.db").unwrap();
+        assert_eq!(local_path("u", &path).unwrap(), std::path::PathBuf::from("node/primary.db"));
+        let (path, _) = split_params("my%20dir/a+b.db").unwrap();
+        assert_eq!(local_path("u", &path).unwrap(), std::path::PathBuf::from("my dir/a+b.db"));
+    }
+}
