@@ -147,9 +147,7 @@ impl<'a> Group<'a> {
         F: Fn(u64) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let latencies = Mutex::new(
-            latency_histogram(),
-        );
+        let latencies = Mutex::new(latency_histogram());
         let totals = Mutex::new((0u64, Duration::ZERO));
         let next = AtomicU64::new(0);
         self.inner.throughput(Throughput::Elements(1));

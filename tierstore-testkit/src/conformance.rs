@@ -434,9 +434,15 @@ pub async fn errors_name_backend_and_key<B: Backend + ?Sized>(backend: &B) {
 /// The calling crate needs `tokio` (features `macros`, `rt-multi-thread`) as a
 /// dev-dependency.
 ///
-/// ```ignore
-/// async fn memory() -> tierstore_core::MemoryBackend { tierstore_core::MemoryBackend::new() }
-/// tierstore_testkit::conformance_tests!(memory);
+/// ```
+/// async fn memory() -> tierstore_core::MemoryBackend {
+///     tierstore_core::MemoryBackend::new()
+/// }
+///
+/// mod conformance_memory {
+///     tierstore_testkit::conformance_tests!(super::memory);
+/// }
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {

@@ -4,9 +4,16 @@
 //! A backend author runs the whole [`Backend`](tierstore_core::Backend) contract against
 //! their backend with one macro:
 //!
-//! ```ignore
-//! async fn my_backend() -> MyBackend { MyBackend::new() }
-//! tierstore_testkit::conformance_tests!(my_backend);
+//! ```
+//! # use tierstore_core::MemoryBackend as MyBackend;
+//! async fn my_backend() -> MyBackend {
+//!     MyBackend::new()
+//! }
+//!
+//! mod conformance_mine {
+//!     tierstore_testkit::conformance_tests!(super::my_backend);
+//! }
+//! # fn main() {}
 //! ```
 //!
 //! and proves it in each TierStore role with

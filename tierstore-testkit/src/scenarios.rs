@@ -394,8 +394,17 @@ pub async fn paginated_overlay_is_full_unique_and_complete(tiers: Tiers) {
 /// from empty stores. The calling crate needs `tokio` (features `macros`,
 /// `rt-multi-thread`) as a dev-dependency.
 ///
-/// ```ignore
-/// tierstore_testkit::scenario_tests!(primary: sqlite, backup: sqlite, ephemeral: fs);
+/// ```
+/// async fn memory() -> tierstore_core::MemoryBackend {
+///     tierstore_core::MemoryBackend::new()
+/// }
+///
+/// #[allow(non_snake_case)]
+/// mod primary_memory__backup_memory__ephemeral_memory {
+///     use super::memory;
+///     tierstore_testkit::scenario_tests!(primary: memory, backup: memory, ephemeral: memory);
+/// }
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! scenario_tests {

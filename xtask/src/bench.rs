@@ -1,0 +1,233 @@
+//! `cargo xtask bench`: every criterion benchmark in one run, then one Markdown report.
+//!
+//! Benchmarks file a record per measurement (`tierstore_testkit::bench::Record`) in
+//! `target/tierstore-bench/<group>/<id>.json`; a record may name a baseline measured in the
+//! same run, and the report shows the ratio to it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::cmd::{self, cargo, target_dir};
+use crate::{services, tools};
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let records_dir = target_dir().join("tierstore-bench");
+    if records_dir.exists() {
+        std::fs::remove_dir_all(&records_dir)
+            .map_err(|e| format!("cannot clear {}: {e}", records_dir.display()))?;
+    }
+    let tools = tools::ensure()?;
+    let servers = services::start(&tools)?;
+    let mut bench = cargo();
+    bench.args(["bench", "--workspace", "--all-features", "--benches", "--"]).args(args);
+    bench.env("TIERSTORE_BENCH_DIR", &records_dir);
+    for (key, value) in servers.env() {
+        bench.env(key, value);
+    }
+    cmd::run(&mut bench)?;
+    drop(servers);
+
+    let records = load(&records_dir)?;
+    if records.is_empty() {
+        return Err(format!("no benchmark filed a record in {}", records_dir.display()));
+    }
+    let report = report(&records);
+    let path = target_dir().join("bench-report.md");
+    std::fs::write(&path, &report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("{report}");
+    eprintln!("xtask bench: report written to {}", path.display());
+    Ok(())
+}
+
+/// One record, as its JSON object.
+type Record = serde_json::Map<String, Value>;
+
+/// Every record, by `group/id`.
+type Records = BTreeMap<String, Record>;
+
+fn load(dir: &Path) -> Result<Records, String> {
+    let mut records = Records::new();
+    let groups = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for group in groups.flatten() {
+        let files = std::fs::read_dir(group.path()).map_err(|e| format!("{e}"))?;
+        for file in files.flatten() {
+            let text = std::fs::read_to_string(file.path()).map_err(|e| format!("{e}"))?;
+            let Value::Object(record) = serde_json::from_str(&text)
+                .map_err(|e| format!("{}: {e}", file.path().display()))?
+            else {
+                return Err(format!("{}: not a JSON object", file.path().display()));
+            };
+            let name = format!("{}/{}", text_of(&record, "group"), text_of(&record, "id"));
+            records.insert(name, record);
+        }
+    }
+    Ok(records)
+}
+
+fn text_of<'a>(record: &'a serde_json::Map<String, Value>, field: &str) -> &'a str {
+    record.get(field).and_then(Value::as_str).unwrap_or("")
+}
+
+fn number(record: &serde_json::Map<String, Value>, field: &str) -> f64 {
+    record.get(field).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+fn report(records: &Records) -> String {
+    let mut out = String::from("# TierStore benchmark report\n\n");
+    let _ = writeln!(
+        out,
+        "Produced by `cargo xtask bench` on this machine; every ratio compares two \
+         measurements of the same run. Latencies are per operation.\n"
+    );
+    let mut groups: BTreeMap<&str, Vec<(&String, &Record)>> = BTreeMap::new();
+    for (name, record) in records {
+        groups.entry(text_of(record, "group")).or_default().push((name, record));
+    }
+    if let Some(rows) = groups.remove(CONFIGS) {
+        configs_table(&mut out, records, &rows);
+    }
+    for (group, rows) in groups {
+        let _ = writeln!(out, "## {group}\n");
+        out.push_str("| benchmark | concurrency | ops/s | p50 | p99 | baseline | ratio | what |\n");
+        out.push_str("|---|---:|---:|---:|---:|---|---:|---|\n");
+        for (_, record) in rows {
+            let ops = number(record, "ops_per_sec");
+            let (baseline, ratio) = match record.get("baseline").and_then(Value::as_str) {
+                Some(base) => match records.get(base) {
+                    Some(b) => (base.to_owned(), format!("{:.2}x", ops / number(b, "ops_per_sec"))),
+                    None => (format!("{base} (missing)"), "—".to_owned()),
+                },
+                None => ("—".to_owned(), "—".to_owned()),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                text_of(record, "id"),
+                number(record, "concurrency"),
+                format_rate(ops),
+                format_micros(number(record, "p50_us")),
+                format_micros(number(record, "p99_us")),
+                baseline,
+                ratio,
+                text_of(record, "note"),
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The group of TierStore configurations, shown as one row per configuration.
+const CONFIGS: &str = "configs";
+
+/// Records `<config>__write` and `<config>__read` of the `configs` group as one row each:
+/// writes/s, write latency, reads/s, and both ratios to the configuration's baseline.
+fn configs_table(
+    out: &mut String,
+    records: &Records,
+    rows: &[(&String, &serde_json::Map<String, Value>)],
+) {
+    let _ = writeln!(out, "## TierStore configurations\n");
+    out.push_str(
+        "| configuration | writes/s | write p50 | write p99 | reads/s | baseline | write ratio \
+         | read ratio | what |\n",
+    );
+    out.push_str("|---|---:|---:|---:|---:|---|---:|---:|---|\n");
+    let ratio = |record: &serde_json::Map<String, Value>| match record
+        .get("baseline")
+        .and_then(Value::as_str)
+        .and_then(|base| records.get(base))
+    {
+        Some(base) => {
+            format!("{:.2}x", number(record, "ops_per_sec") / number(base, "ops_per_sec"))
+        }
+        None => "—".to_owned(),
+    };
+    for (_, write) in rows {
+        let Some(config) = text_of(write, "id").strip_suffix("__write") else { continue };
+        let read = records.get(&format!("{CONFIGS}/{config}__read"));
+        let baseline = text_of(write, "baseline")
+            .strip_prefix("configs/")
+            .and_then(|b| b.strip_suffix("__write"))
+            .unwrap_or("—");
+        let _ = writeln!(
+            out,
+            "| {config} | {} | {} | {} | {} | {baseline} | {} | {} | {} |",
+            format_rate(number(write, "ops_per_sec")),
+            format_micros(number(write, "p50_us")),
+            format_micros(number(write, "p99_us")),
+            read.map_or("—".to_owned(), |r| format_rate(number(r, "ops_per_sec"))),
+            ratio(write),
+            read.map_or("—".to_owned(), &ratio),
+            text_of(write, "note"),
+        );
+    }
+    out.push('\n');
+}
+
+fn format_rate(ops: f64) -> String {
+    if ops >= 10_000.0 { format!("{:.0}", ops) } else { format!("{ops:.1}") }
+}
+
+fn format_micros(us: f64) -> String {
+    if us.is_nan() {
+        "—".to_owned()
+    } else if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_shows_ratio_to_the_baseline() {
+        let mut records = Records::new();
+        for (id, ops, baseline) in [("base", 100.0, None), ("ours", 450.0, Some("g/base"))] {
+            let json = serde_json::json!({
+                "group": "g", "id": id, "concurrency": 16, "ops_per_sec": ops,
+                "p50_us": 900, "p99_us": 2500, "baseline": baseline, "note": "4 KiB writes"
+            });
+            let Value::Object(map) = json else { unreachable!() };
+            records.insert(format!("g/{id}"), map);
+        }
+        let report = report(&records);
+        assert!(
+            report.contains("| ours | 16 | 450.0 | 900 µs | 2.50 ms | g/base | 4.50x |"),
+            "{report}"
+        );
+        assert!(report.contains("| base | 16 | 100.0 |"), "{report}");
+    }
+
+    #[test]
+    fn configurations_fold_writes_and_reads_into_one_row() {
+        let mut records = Records::new();
+        for (id, ops, baseline) in [
+            ("sqlite__write", 1000.0, None),
+            ("sqlite__read", 50000.0, None),
+            ("sqlite+sqlite_backup__write", 800.0, Some("configs/sqlite__write")),
+            ("sqlite+sqlite_backup__read", 45000.0, Some("configs/sqlite__read")),
+        ] {
+            let json = serde_json::json!({
+                "group": "configs", "id": id, "concurrency": 16, "ops_per_sec": ops,
+                "p50_us": 1500, "p99_us": 4000, "baseline": baseline, "note": "n"
+            });
+            let Value::Object(map) = json else { unreachable!() };
+            records.insert(format!("configs/{id}"), map);
+        }
+        let report = report(&records);
+        assert!(
+            report.contains(
+                "| sqlite+sqlite_backup | 800.0 | 1.50 ms | 4.00 ms | 45000 | sqlite | 0.80x | 0.90x | n |"
+            ),
+            "{report}"
+        );
+        assert!(!report.contains("## configs"), "{report}");
+    }
+}

@@ -1,0 +1,43 @@
+//! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
+
+use crate::cmd::{self, cargo};
+
+/// Crates and the feature sets each must build with on its own (besides the default set,
+/// which `clippy --workspace` builds, and all features, which `clippy --all-features` does).
+const FEATURE_BUILDS: &[(&str, &[&str])] = &[
+    ("tierstore-core", &["--no-default-features"]),
+    ("tierstore-sqlite", &["--no-default-features"]),
+    ("tierstore-fs", &["--no-default-features"]),
+    ("tierstore-redis", &["--no-default-features"]),
+    ("tierstore-s3", &["--no-default-features"]),
+    ("tierstore-s3", &["--no-default-features", "--features", "aws-sdk"]),
+    ("tierstore", &["--no-default-features"]),
+    ("tierstore", &["--no-default-features", "--features", "sqlite"]),
+    ("tierstore", &["--no-default-features", "--features", "fs"]),
+    ("tierstore", &["--no-default-features", "--features", "redis"]),
+    ("tierstore", &["--no-default-features", "--features", "s3"]),
+    ("tierstore", &["--no-default-features", "--features", "aws-sdk"]),
+    ("tierstore-cli", &["--no-default-features"]),
+];
+
+pub(crate) fn run(test_args: &[String]) -> Result<(), String> {
+    cmd::run(cargo().args(["fmt", "--all", "--check"]))?;
+    cmd::run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    cmd::run(
+        cargo()
+            .args(["doc", "--workspace", "--no-deps", "--all-features"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    for (package, features) in FEATURE_BUILDS {
+        cmd::run(cargo().args(["check", "--package", package]).args(*features))?;
+    }
+    crate::test::run(test_args)
+}

