@@ -2,7 +2,8 @@
 //! (baseline), a TierStore with only a primary, and a TierStore with primary + backup, all
 //! measured in one run.
 //!
-//! `cargo bench -p tierstore-core --bench overhead` (or `cargo xtask bench`).
+//! `cargo bench -p tierstore-core --bench overhead` (or `cargo xtask bench`, whose report
+//! reads criterion's estimates of the `overhead_*` groups).
 
 use std::sync::Arc;
 
@@ -43,7 +44,7 @@ fn seed(rt: &Runtime, backend: &dyn Backend) {
 
 fn bench_write(c: &mut Criterion) {
     let rt = runtime();
-    let mut group = c.benchmark_group("write");
+    let mut group = c.benchmark_group("overhead_write");
     let value = vec![7u8; VALUE_SIZE];
     let raw = MemoryBackend::new();
     let key = Key::new("monitors", "", "chan").unwrap();
@@ -62,7 +63,7 @@ fn bench_write(c: &mut Criterion) {
 
 fn bench_read(c: &mut Criterion) {
     let rt = runtime();
-    let mut group = c.benchmark_group("read");
+    let mut group = c.benchmark_group("overhead_read");
     let raw = MemoryBackend::new();
     seed(&rt, &raw);
     let key = Key::new("monitors", "", &key_name(KEYS / 2)).unwrap();
@@ -81,7 +82,7 @@ fn bench_read(c: &mut Criterion) {
 
 fn bench_list_page(c: &mut Criterion) {
     let rt = runtime();
-    let mut group = c.benchmark_group("list_page");
+    let mut group = c.benchmark_group("overhead_list_page");
     let raw = MemoryBackend::new();
     seed(&rt, &raw);
     let namespace = Namespace::new("monitors", "").unwrap();

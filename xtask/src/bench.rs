@@ -19,6 +19,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         std::fs::remove_dir_all(&records_dir)
             .map_err(|e| format!("cannot clear {}: {e}", records_dir.display()))?;
     }
+    let criterion_dir = target_dir().join("criterion");
+    clear_overhead(&criterion_dir)?;
     let tools = tools::ensure()?;
     let servers = services::start(&tools)?;
     let mut bench = cargo();
@@ -34,7 +36,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if records.is_empty() {
         return Err(format!("no benchmark filed a record in {}", records_dir.display()));
     }
-    let report = report(&records);
+    let mut report = report(&records);
+    report.push_str(&overhead_table(&criterion_estimates(&criterion_dir)?));
     let path = target_dir().join("bench-report.md");
     std::fs::write(&path, &report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("{report}");
@@ -168,6 +171,103 @@ fn configs_table(
     out.push('\n');
 }
 
+/// Criterion groups of tierstore-core's `overhead` bench: TierStore against the raw
+/// `MemoryBackend`, per operation.
+const OVERHEAD_PREFIX: &str = "overhead_";
+
+/// Removes earlier results of the overhead groups, so a filtered run cannot report stale ones.
+fn clear_overhead(criterion_dir: &Path) -> Result<(), String> {
+    let Ok(groups) = std::fs::read_dir(criterion_dir) else { return Ok(()) };
+    for group in groups.flatten() {
+        if group.file_name().to_string_lossy().starts_with(OVERHEAD_PREFIX) {
+            std::fs::remove_dir_all(group.path())
+                .map_err(|e| format!("cannot clear {}: {e}", group.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Mean time per iteration (ns) of every criterion benchmark of the overhead groups, by
+/// (group, benchmark), read from criterion's `new/benchmark.json` and `new/estimates.json`.
+fn criterion_estimates(criterion_dir: &Path) -> Result<BTreeMap<(String, String), f64>, String> {
+    let mut found = BTreeMap::new();
+    let mut pending = vec![criterion_dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let in_new = dir.file_name().is_some_and(|name| name == "new");
+            if !in_new || entry.file_name() != "benchmark.json" {
+                continue;
+            }
+            let read = |file: &Path| -> Result<Value, String> {
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))
+            };
+            let benchmark = read(&path)?;
+            let group = benchmark["group_id"].as_str().unwrap_or_default().to_owned();
+            if !group.starts_with(OVERHEAD_PREFIX) {
+                continue;
+            }
+            let mut id = benchmark["function_id"].as_str().unwrap_or_default().to_owned();
+            if let Some(value) = benchmark["value_str"].as_str() {
+                id = format!("{id}/{value}");
+            }
+            let estimates = read(&dir.join("estimates.json"))?;
+            let mean = estimates["mean"]["point_estimate"].as_f64().unwrap_or(f64::NAN);
+            found.insert((group, id), mean);
+        }
+    }
+    Ok(found)
+}
+
+/// One row per operation: the raw backend's time, TierStore's with a primary only and with
+/// a backup, and their ratios to the raw time.
+fn overhead_table(estimates: &BTreeMap<(String, String), f64>) -> String {
+    let mut ops: Vec<&str> =
+        estimates.keys().filter_map(|(group, _)| group.strip_prefix(OVERHEAD_PREFIX)).collect();
+    ops.dedup();
+    if ops.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "## TierStore overhead over the raw MemoryBackend (tierstore-core `overhead`)\n\n\
+         | operation | raw MemoryBackend | TierStore, primary | ratio | TierStore, primary + \
+         backup | ratio |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    for op in ops {
+        let get =
+            |id: &str| estimates.get(&(format!("{OVERHEAD_PREFIX}{op}"), id.to_owned())).copied();
+        let raw = get("raw_memory");
+        let cell = |ns: Option<f64>| ns.map_or("—".to_owned(), format_nanos);
+        let ratio = |ns: Option<f64>| match (ns, raw) {
+            (Some(ns), Some(raw)) => format!("{:.2}x", ns / raw),
+            _ => "—".to_owned(),
+        };
+        let (primary, backup) = (get("tierstore/primary"), get("tierstore/primary+backup"));
+        let _ = writeln!(
+            out,
+            "| {op} | {} | {} | {} | {} | {} |",
+            cell(raw),
+            cell(primary),
+            ratio(primary),
+            cell(backup),
+            ratio(backup),
+        );
+    }
+    out.push('\n');
+    out
+}
+
+fn format_nanos(ns: f64) -> String {
+    if ns >= 1000.0 { format!("{:.2} µs", ns / 1000.0) } else { format!("{ns:.0} ns") }
+}
+
 fn format_rate(ops: f64) -> String {
     if ops >= 10_000.0 { format!("{:.0}", ops) } else { format!("{ops:.1}") }
 }
@@ -229,5 +329,23 @@ mod tests {
             "{report}"
         );
         assert!(!report.contains("## configs"), "{report}");
+    }
+
+    #[test]
+    fn overhead_rows_compare_with_the_raw_backend() {
+        let mut estimates = BTreeMap::new();
+        for (id, ns) in [
+            ("raw_memory", 500.0),
+            ("tierstore/primary", 1000.0),
+            ("tierstore/primary+backup", 2500.0),
+        ] {
+            estimates.insert(("overhead_write".to_owned(), id.to_owned()), ns);
+        }
+        let table = overhead_table(&estimates);
+        assert!(
+            table.contains("| write | 500 ns | 1.00 µs | 2.00x | 2.50 µs | 5.00x |"),
+            "{table}"
+        );
+        assert!(overhead_table(&BTreeMap::new()).is_empty());
     }
 }

@@ -199,13 +199,7 @@ mod tests {
         assert_eq!(results.ignored, ["x"]);
         let table = matrix_table(&results.matrix);
         assert!(table.contains("| memory | FAILED (1 of 2) | — | — | — |"), "{table}");
-        if !results.ignored.is_empty() {
-        return Err(format!(
-            "{} tests were ignored; no test may be skipped",
-            results.ignored.len()
-        ));
-    }
-    let missing = results.missing_cells();
+        let missing = results.missing_cells();
         assert!(missing.contains(&"memory as primary".to_owned()), "{missing:?}");
         assert!(!missing.contains(&"memory as alone".to_owned()), "one test passed: {missing:?}");
         assert_eq!(missing.len(), BACKENDS.len() * ROLES.len() - 1);
