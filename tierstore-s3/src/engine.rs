@@ -78,6 +78,10 @@ impl<C: ObjectClient> Engine<C> {
         &self.client
     }
 
+    pub(crate) fn client_mut(&mut self) -> &mut C {
+        &mut self.client
+    }
+
     pub(crate) fn name(&self) -> &str {
         &self.name
     }

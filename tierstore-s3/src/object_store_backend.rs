@@ -56,6 +56,19 @@ impl ObjectStoreBackend {
         self
     }
 
+    /// Fetches pages through `store`'s paginated listing (`max-keys`), so that a page costs
+    /// O(page) even in a namespace of millions of keys; `store` must be the same store as the
+    /// one given to [`new`](Self::new) (e.g. the same `AmazonS3` or `GoogleCloudStorage`).
+    /// Without it, a page costs a listing request of the server's default size (1,000 keys
+    /// on S3), which is bounded but larger than a small page.
+    pub fn with_paginated_list(
+        mut self,
+        store: Arc<dyn object_store::list::PaginatedListStore>,
+    ) -> ObjectStoreBackend {
+        self.engine.client_mut().set_paginated(store);
+        self
+    }
+
     /// The underlying store.
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         self.engine.client().store()

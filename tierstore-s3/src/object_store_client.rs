@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
+use object_store::list::{PaginatedListOptions, PaginatedListStore};
 use object_store::path::Path;
 use object_store::{
     Attribute, Attributes, GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutMultipartOptions,
@@ -17,14 +18,63 @@ use crate::layout::{STAMP_METADATA, Stamp};
 
 /// An object_store client. Its listings must come in lexicographic order (S3, GCS, Azure and
 /// the in-memory store list that way).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct ObjectStoreClient {
     store: Arc<dyn ObjectStore>,
+    /// Lists with `max-keys` where the store supports it: `ObjectStore::list` always asks for
+    /// the server's largest page (1,000 keys on S3), so a page of 100 would cost ten times
+    /// its size in a large namespace.
+    paginated: Option<Arc<dyn PaginatedListStore>>,
+}
+
+impl std::fmt::Debug for ObjectStoreClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectStoreClient")
+            .field("store", &self.store.to_string())
+            .field("paginated", &self.paginated.is_some())
+            .finish()
+    }
 }
 
 impl ObjectStoreClient {
     pub(crate) fn new(store: Arc<dyn ObjectStore>) -> Self {
-        ObjectStoreClient { store }
+        ObjectStoreClient { store, paginated: None }
+    }
+
+    pub(crate) fn set_paginated(&mut self, paginated: Arc<dyn PaginatedListStore>) {
+        self.paginated = Some(paginated);
+    }
+
+    /// Up to `limit` names under `dir` after `after`, asking the server for no more.
+    async fn list_paginated(
+        &self,
+        paginated: &dyn PaginatedListStore,
+        dir: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, ClientError> {
+        // Unlike `ObjectStore::list`, the prefix is taken literally: keep its trailing `/`.
+        let prefix = format!("{}/", path(dir)?);
+        let offset = after.map(|after| path(after).map(|p| p.to_string())).transpose()?;
+        let mut names = Vec::with_capacity(limit.min(1000));
+        let mut page_token = None;
+        while names.len() < limit {
+            let options = PaginatedListOptions {
+                offset: offset.clone(),
+                max_keys: Some(limit - names.len()),
+                page_token: page_token.take(),
+                ..PaginatedListOptions::default()
+            };
+            let page = paginated.list_paginated(Some(&prefix), options).await.map_err(classify)?;
+            names.extend(page.result.objects.into_iter().map(|meta| meta.location.to_string()));
+            match page.page_token {
+                Some(token) => page_token = Some(token),
+                None => break,
+            }
+        }
+        // The server returns names in ascending order, as `list_after` promises.
+        names.truncate(limit);
+        Ok(names)
     }
 
     pub(crate) fn store(&self) -> &Arc<dyn ObjectStore> {
@@ -184,6 +234,9 @@ impl ObjectClient for ObjectStoreClient {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, ClientError> {
+        if let Some(paginated) = &self.paginated {
+            return self.list_paginated(paginated.as_ref(), dir, after, limit).await;
+        }
         let prefix = path(dir)?;
         let stream = match after {
             Some(after) => self.store.list_with_offset(Some(&prefix), &path(after)?),

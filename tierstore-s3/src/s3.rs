@@ -190,8 +190,10 @@ impl S3BackendBuilder {
         let store = builder
             .build()
             .map_err(|e| Error::config(format!("S3 backend {}: {e}", self.name("s3"))))?;
-        let mut inner =
-            ObjectStoreBackend::new(Arc::new(store), self.prefix.clone()).named(self.name("s3"));
+        let store = Arc::new(store);
+        let mut inner = ObjectStoreBackend::new(store.clone(), self.prefix.clone())
+            .with_paginated_list(store)
+            .named(self.name("s3"));
         if let Some(threshold) = self.multipart_threshold {
             inner = inner.with_multipart_threshold(threshold);
         }
