@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use tierstore::Bytes;
 
-use crate::{CliResult, keyarg, open};
+use crate::{CliResult, keyarg};
 
 /// `tierstore ls URL [NAMESPACE]`
 #[derive(Debug, Args)]
@@ -21,7 +21,7 @@ pub(crate) struct LsArgs {
 }
 
 pub(crate) async fn ls(args: LsArgs) -> CliResult {
-    let backend = open(&args.url).await?;
+    let backend = tierstore::open(&args.url).await?;
     let mut out = std::io::stdout().lock();
     let Some(namespace) = args.namespace.as_deref() else {
         let mut keys = backend.list_all_keys().await?;
@@ -70,7 +70,7 @@ pub(crate) struct GetArgs {
 
 pub(crate) async fn get(args: GetArgs) -> CliResult {
     let key = keyarg::key(&args.key)?;
-    let backend = open(&args.url).await?;
+    let backend = tierstore::open(&args.url).await?;
     let value = backend.read(&key).await?;
     match args.output {
         Some(path) => std::fs::write(&path, &value)
@@ -108,7 +108,7 @@ pub(crate) async fn put(args: PutArgs) -> CliResult {
             buf
         }
     };
-    let backend = open(&args.url).await?;
+    let backend = tierstore::open(&args.url).await?;
     backend.write(&key, Bytes::from(value)).await?;
     Ok(())
 }
@@ -127,7 +127,7 @@ pub(crate) struct RmArgs {
 
 pub(crate) async fn rm(args: RmArgs) -> CliResult {
     let key = keyarg::key(&args.key)?;
-    let backend = open(&args.url).await?;
+    let backend = tierstore::open(&args.url).await?;
     backend.remove(&key, args.lazy).await?;
     Ok(())
 }

@@ -76,17 +76,3 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// Opens a store by URL, with a hint when its feature is missing from this build.
-async fn open(
-    url: &str,
-) -> Result<std::sync::Arc<dyn tierstore::Backend>, Box<dyn std::error::Error>> {
-    tierstore::open(url).await.map_err(|e| {
-        let msg = e.to_string();
-        if msg.contains("feature of the tierstore crate") {
-            format!("{msg} (rebuild with `cargo run -p tierstore-cli --features <feature>`)").into()
-        } else {
-            e.into()
-        }
-    })
-}

@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tierstore::repair::{self, VerifyReport};
 use tierstore::{Key, Routing, RoutingRule};
 
-use crate::{CliResult, open};
+use crate::CliResult;
 
 /// `tierstore copy --from URL --to URL`
 #[derive(Debug, Args)]
@@ -25,8 +25,8 @@ pub(crate) struct CopyArgs {
 }
 
 pub(crate) async fn copy(args: CopyArgs) -> CliResult {
-    let source = open(&args.from).await?;
-    let target = open(&args.to).await?;
+    let source = tierstore::open(&args.from).await?;
+    let target = tierstore::open(&args.to).await?;
     let include = key_filter(args.with_caches);
     let total = source.list_all_keys().await?.into_iter().filter(|k| include(k)).count();
     let bar = progress_bar(total as u64, "copying");
@@ -73,8 +73,8 @@ pub(crate) struct VerifyArgs {
 }
 
 pub(crate) async fn verify(args: VerifyArgs) -> CliResult {
-    let primary = open(&args.primary).await?;
-    let backup = open(&args.backup).await?;
+    let primary = tierstore::open(&args.primary).await?;
+    let backup = tierstore::open(&args.backup).await?;
     let report = repair::verify(&*primary, &*backup, key_filter(args.with_caches)).await?;
     print_report(&report);
     if report.is_consistent() {

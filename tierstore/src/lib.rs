@@ -32,7 +32,7 @@ mod open;
 mod s3_url;
 
 pub use config::{Config, RetrySection, RoutingConfig, TimeoutSection};
-pub use open::open;
+pub use open::{local_path, open};
 pub use tierstore_core::*;
 
 /// The SQLite backend (feature `sqlite`).

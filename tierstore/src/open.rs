@@ -55,7 +55,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Backend>, Error> {
 struct Params(BTreeMap<String, String>);
 
 impl Params {
-    #[cfg_attr(not(any(feature = "sqlite", feature = "redis", feature = "s3")), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "sqlite", feature = "redis")), allow(dead_code))]
     fn take(&mut self, name: &str) -> Option<String> {
         self.0.remove(name)
     }
@@ -89,8 +89,28 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-#[cfg_attr(not(any(feature = "sqlite", feature = "fs")), allow(dead_code))]
-fn local_path(url: &str, path: &str) -> Result<std::path::PathBuf, Error> {
+/// The file of a `sqlite:` URL or the directory of a `file:` URL, decoded exactly as [`open`]
+/// decodes it; `None` for other schemes. For tools that manage the files themselves (delete,
+/// back up) and must agree with `open` on where they are.
+///
+/// ```
+/// use std::path::Path;
+///
+/// let path = tierstore::local_path("sqlite:my%20node/primary.db?table=t").unwrap();
+/// assert_eq!(path.as_deref(), Some(Path::new("my node/primary.db")));
+/// assert_eq!(tierstore::local_path("memory:").unwrap(), None);
+/// ```
+pub fn local_path(url: &str) -> Result<Option<std::path::PathBuf>, Error> {
+    match url.split_once(':') {
+        Some(("sqlite" | "file", rest)) => {
+            let (path, _) = split_params(rest)?;
+            decode_path(url, &path).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn decode_path(url: &str, path: &str) -> Result<std::path::PathBuf, Error> {
     if path.is_empty() {
         return Err(Error::config(format!("{url}: the URL names no path")));
     }
@@ -100,10 +120,18 @@ fn local_path(url: &str, path: &str) -> Result<std::path::PathBuf, Error> {
     Ok(std::path::PathBuf::from(decoded.as_ref()))
 }
 
-#[cfg(not(all(feature = "sqlite", feature = "fs", feature = "redis", feature = "s3")))]
-fn missing_feature(url: &str, feature: &str) -> Error {
+/// The error for a URL (or URL parameter) whose backend is not compiled in.
+#[cfg(not(all(
+    feature = "sqlite",
+    feature = "fs",
+    feature = "redis",
+    feature = "s3",
+    feature = "aws-sdk"
+)))]
+pub(crate) fn missing_feature(url: &str, feature: &str) -> Error {
     Error::config(format!(
-        "{}: this URL needs the `{feature}` feature of the tierstore crate, which is not enabled",
+        "{}: this URL needs the `{feature}` cargo feature of tierstore, which is not enabled \
+         (build with `--features {feature}`)",
         redact(url)
     ))
 }
@@ -112,7 +140,7 @@ fn missing_feature(url: &str, feature: &str) -> Error {
 async fn open_sqlite(url: &str, rest: &str) -> Result<Arc<dyn Backend>, Error> {
     use tierstore_sqlite::{SqliteOptions, Synchronous};
     let (path, mut params) = split_params(rest)?;
-    let path = local_path(url, &path)?;
+    let path = decode_path(url, &path)?;
     let mut options = SqliteOptions::new();
     if let Some(table) = params.take("table") {
         options = options.table_name(table);
@@ -143,7 +171,7 @@ async fn open_sqlite(url: &str, _rest: &str) -> Result<Arc<dyn Backend>, Error> 
 async fn open_fs(url: &str, rest: &str) -> Result<Arc<dyn Backend>, Error> {
     let (path, params) = split_params(rest)?;
     params.refuse_unknown(url)?;
-    let dir = local_path(url, &path)?;
+    let dir = decode_path(url, &path)?;
     Ok(Arc::new(tierstore_fs::FsBackend::open(dir).await?))
 }
 
@@ -212,10 +240,10 @@ mod tests {
     #[test]
     fn paths_keep_their_shape() {
         let (path, _) = split_params("///var/lib/x.db?table=t").unwrap();
-        assert_eq!(local_path("u", &path).unwrap(), std::path::PathBuf::from("/var/lib/x.db"));
+        assert_eq!(decode_path("u", &path).unwrap(), std::path::PathBuf::from("/var/lib/x.db"));
         let (path, _) = split_params("node/primary.db").unwrap();
-        assert_eq!(local_path("u", &path).unwrap(), std::path::PathBuf::from("node/primary.db"));
+        assert_eq!(decode_path("u", &path).unwrap(), std::path::PathBuf::from("node/primary.db"));
         let (path, _) = split_params("my%20dir/a+b.db").unwrap();
-        assert_eq!(local_path("u", &path).unwrap(), std::path::PathBuf::from("my dir/a+b.db"));
+        assert_eq!(decode_path("u", &path).unwrap(), std::path::PathBuf::from("my dir/a+b.db"));
     }
 }

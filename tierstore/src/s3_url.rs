@@ -99,10 +99,7 @@ async fn open_aws_sdk(
     url: &str,
     _builder: tierstore_s3::S3BackendBuilder,
 ) -> Result<Arc<dyn Backend>, Error> {
-    Err(Error::config(format!(
-        "{url}: client=aws-sdk needs the `aws-sdk` feature of the tierstore crate, which is not \
-         enabled"
-    )))
+    Err(crate::open::missing_feature(url, "aws-sdk"))
 }
 
 #[cfg(test)]

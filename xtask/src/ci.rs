@@ -36,8 +36,15 @@ pub(crate) fn run(test_args: &[String]) -> Result<(), String> {
             .args(["doc", "--workspace", "--no-deps", "--all-features"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    // Clippy rather than check, so that a warning only one feature set shows (dead code
+    // behind a cfg) fails too; `-D warnings` reaches our crates only, not their dependencies.
     for (package, features) in FEATURE_BUILDS {
-        cmd::run(cargo().args(["check", "--package", package]).args(*features))?;
+        cmd::run(
+            cargo()
+                .args(["clippy", "--package", package])
+                .args(*features)
+                .args(["--", "-D", "warnings"]),
+        )?;
     }
     crate::test::run(test_args)
 }

@@ -17,8 +17,8 @@ use clap::Args;
 use tierstore::layers::Metered;
 use tierstore::{Backend, Config, RoutingRule, TierStore};
 
+use crate::CliResult;
 use crate::transfer::{human_bytes, print_report, progress_bar};
-use crate::{CliResult, open};
 use report::TierMetrics;
 use workload::Workload;
 
@@ -114,8 +114,8 @@ pub(crate) async fn run(args: DemoArgs) -> CliResult {
 
     println!("\ndeleting the primary ({}) and restoring it from the backup", config.primary);
     delete(&config.primary).await?;
-    let primary = open(&config.primary).await?;
-    let backup = open(&backup_url).await?;
+    let primary = tierstore::open(&config.primary).await?;
+    let backup = tierstore::open(&backup_url).await?;
     let restored = tierstore::repair::copy_all(
         &*backup,
         &*primary,
@@ -189,16 +189,13 @@ fn configure(args: &DemoArgs) -> Result<Config, Box<dyn std::error::Error>> {
 async fn prepare(args: &DemoArgs, config: &Config) -> CliResult {
     std::fs::create_dir_all(&args.dir)
         .map_err(|e| format!("cannot create {}: {e}", args.dir.display()))?;
-    let dir_prefix = format!("{}/", args.dir.display());
     let roles = [Some(&config.primary), config.backup.as_ref(), config.ephemeral.as_ref()];
     for url in roles.into_iter().flatten() {
-        let in_demo_dir =
-            url.split_once(':').is_some_and(|(_, path)| path.starts_with(&dir_prefix));
-        if in_demo_dir {
+        if tierstore::local_path(url)?.is_some_and(|path| path.starts_with(&args.dir)) {
             delete(url).await?;
             continue;
         }
-        let backend = open(url).await?;
+        let backend = tierstore::open(url).await?;
         let keys = backend.list_all_keys().await?;
         if keys.is_empty() {
             continue;
@@ -210,35 +207,39 @@ async fn prepare(args: &DemoArgs, config: &Config) -> CliResult {
             )
             .into());
         }
-        for key in keys {
-            backend.remove(&key, false).await?;
-        }
+        remove_all(&*backend, keys).await?;
     }
     Ok(())
 }
 
-/// Deletes a store's data: the files of `sqlite:` and `file:` stores, every key otherwise.
+/// Deletes a store's data: the files of `sqlite:` and `file:` stores (where `open` finds
+/// them), every key otherwise.
 async fn delete(url: &str) -> CliResult {
-    if let Some(path) = url.strip_prefix("sqlite:").map(|p| p.split('?').next().unwrap_or(p)) {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let file = format!("{path}{suffix}");
-            match std::fs::remove_file(&file) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("cannot delete {file}: {e}").into()),
-            }
+    let Some(path) = tierstore::local_path(url)? else {
+        let backend = tierstore::open(url).await?;
+        let keys = backend.list_all_keys().await?;
+        return remove_all(&*backend, keys).await;
+    };
+    let ignore_missing = |result: std::io::Result<()>, what: &std::path::Path| match result {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot delete {}: {e}", what.display()))
         }
-        return Ok(());
+        _ => Ok(()),
+    };
+    if !url.starts_with("sqlite:") {
+        return Ok(ignore_missing(std::fs::remove_dir_all(&path), &path)?);
     }
-    if let Some(dir) = url.strip_prefix("file:") {
-        return match std::fs::remove_dir_all(dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(format!("cannot delete {dir}: {e}").into()),
-        };
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.clone().into_os_string();
+        file.push(suffix);
+        let file = std::path::PathBuf::from(file);
+        ignore_missing(std::fs::remove_file(&file), &file)?;
     }
-    let backend = open(url).await?;
-    for key in backend.list_all_keys().await? {
+    Ok(())
+}
+
+async fn remove_all(backend: &dyn tierstore::Backend, keys: Vec<tierstore::Key>) -> CliResult {
+    for key in keys {
         backend.remove(&key, false).await?;
     }
     Ok(())
