@@ -18,11 +18,7 @@ fn fs_write(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let value = Bytes::from(vec![0x5a; VALUE_SIZE]);
     let mut group = Group::new(c, "fs_write");
-    group
-        .criterion()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(4));
+    group.brief(Duration::from_secs(4));
     for concurrency in [1, 16] {
         let ldk =
             FilesystemStoreV2::new(dir.path().join(format!("v2-{concurrency}"))).expect("opens");

@@ -7,6 +7,7 @@ use lightning::util::persist::{KVStoreSync, PageToken, PaginatedKVStoreSync};
 use lightning_persister::fs_store::v2::FilesystemStoreV2;
 use tierstore_core::{Backend, Key, Namespace};
 use tierstore_fs::FsBackend;
+use tierstore_testkit::conformance::paged_keys;
 
 /// Namespaces exercising the layout: both empty, secondary empty, both set.
 const NAMESPACES: [(&str, &str); 3] = [("", ""), ("monitors", ""), ("payments", "archive")];
@@ -30,19 +31,6 @@ fn ldk_pages(store: &FilesystemStoreV2, primary: &str, secondary: &str) -> Vec<S
             .expect("LDK lists a page");
         keys.extend(page.keys);
         match page.next_page_token {
-            Some(next) => token = Some(next),
-            None => return keys,
-        }
-    }
-}
-
-async fn backend_pages(store: &FsBackend, ns: &Namespace, limit: usize) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut token = None;
-    loop {
-        let page = store.list_page(ns, token.as_deref(), limit).await.expect("page");
-        keys.extend(page.keys);
-        match page.next {
             Some(next) => token = Some(next),
             None => return keys,
         }
@@ -74,7 +62,7 @@ async fn lightning_persister_reads_what_fs_backend_wrote() {
         let mut all = Vec::new();
         for (primary, secondary) in NAMESPACES {
             let ns = Namespace::new(primary, secondary).unwrap();
-            all.push(backend_pages(&backend, &ns, 7).await);
+            all.push(paged_keys(&backend, &ns, 7).await);
         }
         all
     };
@@ -120,7 +108,7 @@ async fn fs_backend_reads_what_lightning_persister_wrote() {
     for (n, (primary, secondary)) in NAMESPACES.iter().enumerate() {
         let ns = Namespace::new(primary, secondary).unwrap();
         for limit in [1, 13, 50, 100] {
-            assert_eq!(backend_pages(&backend, &ns, limit).await, expected[n], "limit {limit}");
+            assert_eq!(paged_keys(&backend, &ns, limit).await, expected[n], "limit {limit}");
         }
         assert_eq!(expected[n][0], key_name(KEYS - 1));
         assert_eq!(backend.list(&ns).await.unwrap().len(), KEYS - 1);

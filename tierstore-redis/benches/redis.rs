@@ -137,11 +137,7 @@ fn bench_write(c: &mut Criterion) {
     let value = Bytes::from(vec![7u8; VALUE_SIZE]);
 
     let mut group = Group::new(c, GROUP);
-    group
-        .criterion()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
+    group.brief(Duration::from_secs(3));
     for concurrency in [1, 16] {
         redis_benchmark(&host, port, concurrency);
         let load = Load::new(format!("tierstore_c{concurrency}"), concurrency)

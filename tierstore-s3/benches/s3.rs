@@ -34,14 +34,6 @@ fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime")
 }
 
-fn configure(group: &mut Group<'_>) {
-    group
-        .criterion()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
-}
-
 fn backend(env: &S3Env, prefix: &str) -> S3Backend {
     S3Backend::builder()
         .bucket(&env.bucket)
@@ -107,7 +99,7 @@ fn bench_s3(c: &mut Criterion) {
     });
 
     let mut group = Group::new(c, "s3");
-    configure(&mut group);
+    group.brief(Duration::from_secs(3));
     group.concurrent(
         &rt,
         Load::new("raw_put_c1", 1).note("object_store put of a 4 KiB object"),
@@ -197,7 +189,7 @@ fn bench_pagination(c: &mut Criterion) {
     });
 
     let mut group = Group::new(c, "s3_pagination");
-    configure(&mut group);
+    group.brief(Duration::from_secs(3));
     for (id, backend, keys) in [
         ("first_page_100", &small, SMALL_NAMESPACE),
         ("first_page_100000", &large, LARGE_NAMESPACE),

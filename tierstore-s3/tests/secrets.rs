@@ -55,14 +55,7 @@ async fn refused_requests_are_permanent_and_hide_credentials() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_bucket_is_an_error_not_an_empty_store() {
     let env = common::env().await;
-    let backend = S3Backend::builder()
-        .bucket("no-such-bucket-tierstore")
-        .endpoint(&env.endpoint)
-        .region(&env.region)
-        .credentials(&env.access_key_id, &env.secret_access_key)
-        .allow_http(true)
-        .build()
-        .unwrap();
+    let backend = common::server_builder(&env).bucket("no-such-bucket-tierstore").build().unwrap();
     let key = Key::new("monitors", "", "k").unwrap();
     match backend.read(&key).await {
         Err(e) if !e.is_not_found() => {}
@@ -81,12 +74,8 @@ async fn aws_sdk_backend_hides_credentials() {
     let err = backend.write(&key, "v".into()).await.unwrap_err();
     assert!(!err.is_transient(), "wrong credentials are permanent: {err}");
     assert_hidden("aws error", &format!("{err} {err:?}"));
-    let missing = S3Backend::builder()
+    let missing = common::server_builder(&env)
         .bucket("no-such-bucket-tierstore")
-        .endpoint(&env.endpoint)
-        .region(&env.region)
-        .credentials(&env.access_key_id, &env.secret_access_key)
-        .allow_http(true)
         .build_aws_sdk()
         .await
         .unwrap();

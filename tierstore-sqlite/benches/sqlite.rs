@@ -86,11 +86,7 @@ fn sqlite_write(c: &mut Criterion) {
     }
 
     let mut group = Group::new(c, "sqlite_write");
-    group
-        .criterion()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(4));
+    group.brief(Duration::from_secs(4));
     for concurrency in [1, 16] {
         let baseline = LdkNodeStore::open(&dir.path().join(format!("ldk-node-{concurrency}.db")));
         group.concurrent(

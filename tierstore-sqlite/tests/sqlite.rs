@@ -10,6 +10,7 @@ use futures::future::join_all;
 use rusqlite::{Connection, params};
 use tierstore_core::{Backend, Error, Key, Namespace};
 use tierstore_sqlite::{JournalMode, SqliteBackend, SqliteOptions, Synchronous};
+use tierstore_testkit::conformance::paged_keys;
 
 /// ldk-node's file and table names.
 const LDK_NODE_FILE: &str = "ldk_node_data.sqlite";
@@ -66,19 +67,6 @@ fn ldk_node_options() -> SqliteOptions {
     SqliteOptions::new().table_name(LDK_NODE_TABLE)
 }
 
-async fn all_pages(store: &SqliteBackend, ns: &Namespace, limit: usize) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut token = None;
-    loop {
-        let page = store.list_page(ns, token.as_deref(), limit).await.expect("page");
-        keys.extend(page.keys);
-        match page.next {
-            Some(next) => token = Some(next),
-            None => return keys,
-        }
-    }
-}
-
 #[tokio::test]
 async fn opens_a_database_written_by_ldk_node() {
     let dir = tempfile::tempdir().unwrap();
@@ -96,10 +84,10 @@ async fn opens_a_database_written_by_ldk_node() {
     let ns = Namespace::new("monitors", "").unwrap();
     assert_eq!(store.read(&ns.key("chan1").unwrap()).await.unwrap(), b"m1-updated");
     assert_eq!(store.read(&Key::new("", "", "manager").unwrap()).await.unwrap(), b"manager");
-    assert_eq!(all_pages(&store, &ns, 2).await, ["chan4", "chan3", "chan2", "chan1", "chan0"]);
+    assert_eq!(paged_keys(&store, &ns, 2).await, ["chan4", "chan3", "chan2", "chan1", "chan0"]);
     // And it keeps working: a new key goes to the front.
     store.write(&ns.key("chan5").unwrap(), b"m5".to_vec().into()).await.unwrap();
-    assert_eq!(all_pages(&store, &ns, 10).await[0], "chan5");
+    assert_eq!(paged_keys(&store, &ns, 10).await[0], "chan5");
     assert_eq!(store.list_all_keys().await.unwrap().len(), 7);
 }
 
@@ -173,7 +161,7 @@ async fn migrates_a_version_2_database() {
     }
     let store = ldk_node_options().open(&path).await.expect("migrates");
     let ns = Namespace::new("ns", "").unwrap();
-    assert_eq!(all_pages(&store, &ns, 2).await, ["c", "b", "a"]);
+    assert_eq!(paged_keys(&store, &ns, 2).await, ["c", "b", "a"]);
     assert_eq!(store.read(&ns.key("b").unwrap()).await.unwrap(), b"b");
     drop(store);
     let conn = Connection::open(&path).unwrap();

@@ -134,6 +134,16 @@ impl<'a> Group<'a> {
         Group { name: name.to_owned(), inner: c.benchmark_group(name) }
     }
 
+    /// Short measurements: 10 samples after a 0.5 s warm-up, over `measurement`. Enough for
+    /// the throughput and percentiles a [`Record`] files, in a time CI can afford.
+    pub fn brief(&mut self, measurement: Duration) -> &mut Self {
+        self.inner
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(measurement);
+        self
+    }
+
     /// The criterion group, for settings such as `sample_size` or `measurement_time`.
     pub fn criterion(&mut self) -> &mut BenchmarkGroup<'a, WallTime> {
         &mut self.inner

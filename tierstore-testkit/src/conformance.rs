@@ -97,6 +97,16 @@ pub async fn all_pages<B: Backend + ?Sized>(
     }
 }
 
+/// Every key of `namespace`, in page order (newest-created first), walking pages of `limit`
+/// as [`all_pages`] does.
+pub async fn paged_keys<B: Backend + ?Sized>(
+    backend: &B,
+    namespace: &Namespace,
+    limit: usize,
+) -> Vec<String> {
+    flatten(&all_pages(backend, namespace, limit).await)
+}
+
 fn names(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i:04}")).collect()
 }
@@ -268,7 +278,7 @@ pub async fn pages_are_scoped_to_their_namespace<B: Backend + ?Sized>(backend: &
     create_in_order(backend, &ab, &names("ab", 3)).await;
     create_in_order(backend, &b, &names("b", 2)).await;
     for (namespace, n, prefix) in [(&a, 4, "a"), (&ab, 3, "ab"), (&b, 2, "b")] {
-        let mut keys = flatten(&all_pages(backend, namespace, 2).await);
+        let mut keys = paged_keys(backend, namespace, 2).await;
         keys.sort();
         assert_eq!(keys, names(prefix, n), "{backend}: pages of {namespace}");
     }

@@ -24,10 +24,11 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use super::env_var;
 use super::process::{ServerProcess, find_program, free_port};
+pub use super::unique_prefix;
 
 /// How long `redis-server` may take to answer `PING` (it usually takes a few milliseconds;
 /// replaying a large AOF after a restart takes longer).
@@ -126,7 +127,7 @@ pub fn shared_url() -> String {
     static URL: OnceLock<String> = OnceLock::new();
     static SERVER: OnceLock<RedisServer> = OnceLock::new();
     URL.get_or_init(|| {
-        if let Some(url) = std::env::var("TIERSTORE_REDIS_URL").ok().filter(|u| !u.is_empty()) {
+        if let Some(url) = env_var("TIERSTORE_REDIS_URL") {
             return url;
         }
         SERVER
@@ -137,18 +138,6 @@ pub fn shared_url() -> String {
             .url()
     })
     .clone()
-}
-
-/// A key prefix no other test (of this or another run) uses: `<test>-<pid>-<n>-<time>`,
-/// with `test` reduced to `[A-Za-z0-9_-]`.
-pub fn unique_prefix(test: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let test: String = test
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-        .collect();
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    format!("{test}-{}-{}-{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 fn program() -> io::Result<PathBuf> {
@@ -214,15 +203,6 @@ fn ping(addr: SocketAddr) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prefixes_are_unique_and_safe() {
-        let a = unique_prefix("a b/c:{d}");
-        let b = unique_prefix("a b/c:{d}");
-        assert_ne!(a, b);
-        assert!(a.starts_with("a_b_c__d_-"), "{a}");
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{a}");
-    }
 
     #[test]
     fn the_system_port_is_refused() {

@@ -21,10 +21,11 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::env_var;
 use super::process::{ServerProcess, find_program, free_port, target_dir};
+pub use super::unique_prefix;
 
 /// The bucket [`shared`] creates on a server it starts.
 pub const TEST_BUCKET: &str = "tierstore-test";
@@ -260,22 +261,6 @@ pub fn shared() -> S3Env {
         .clone()
 }
 
-/// A key prefix no other test (of this or another run) uses: `<test>-<pid>-<n>-<time>`,
-/// with `test` reduced to `[A-Za-z0-9_-]`.
-pub fn unique_prefix(test: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let test: String = test
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-        .collect();
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    format!("{test}-{}-{}-{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
-}
-
 fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
@@ -370,18 +355,4 @@ fn http_request(addr: SocketAddr, method: &str, path: &str) -> io::Result<(u16, 
         .ok_or_else(|| io::Error::other(format!("not an HTTP response: {text:?}")))?;
     let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body).to_owned();
     Ok((status, body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_are_unique_and_safe() {
-        let a = unique_prefix("a b/c");
-        let b = unique_prefix("a b/c");
-        assert_ne!(a, b);
-        assert!(a.starts_with("a_b_c-"), "{a}");
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{a}");
-    }
 }
