@@ -57,10 +57,7 @@ fn load(dir: &Path) -> Result<Records, String> {
     for group in groups.flatten() {
         let files = std::fs::read_dir(group.path()).map_err(|e| format!("{e}"))?;
         for file in files.flatten() {
-            let text = std::fs::read_to_string(file.path()).map_err(|e| format!("{e}"))?;
-            let Value::Object(record) = serde_json::from_str(&text)
-                .map_err(|e| format!("{}: {e}", file.path().display()))?
-            else {
+            let Value::Object(record) = read_json(&file.path())? else {
                 return Err(format!("{}: not a JSON object", file.path().display()));
             };
             let name = format!("{}/{}", text_of(&record, "group"), text_of(&record, "id"));
@@ -68,6 +65,11 @@ fn load(dir: &Path) -> Result<Records, String> {
         }
     }
     Ok(records)
+}
+
+fn read_json(file: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))
 }
 
 fn text_of<'a>(record: &'a serde_json::Map<String, Value>, field: &str) -> &'a str {
@@ -175,14 +177,21 @@ fn configs_table(
 /// `MemoryBackend`, per operation.
 const OVERHEAD_PREFIX: &str = "overhead_";
 
+/// The criterion directories of the overhead groups (`target/criterion/overhead_*`).
+fn overhead_groups(criterion_dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(groups) = std::fs::read_dir(criterion_dir) else { return Vec::new() };
+    groups
+        .flatten()
+        .filter(|group| group.file_name().to_string_lossy().starts_with(OVERHEAD_PREFIX))
+        .map(|group| group.path())
+        .collect()
+}
+
 /// Removes earlier results of the overhead groups, so a filtered run cannot report stale ones.
 fn clear_overhead(criterion_dir: &Path) -> Result<(), String> {
-    let Ok(groups) = std::fs::read_dir(criterion_dir) else { return Ok(()) };
-    for group in groups.flatten() {
-        if group.file_name().to_string_lossy().starts_with(OVERHEAD_PREFIX) {
-            std::fs::remove_dir_all(group.path())
-                .map_err(|e| format!("cannot clear {}: {e}", group.path().display()))?;
-        }
+    for group in overhead_groups(criterion_dir) {
+        std::fs::remove_dir_all(&group)
+            .map_err(|e| format!("cannot clear {}: {e}", group.display()))?;
     }
     Ok(())
 }
@@ -191,7 +200,7 @@ fn clear_overhead(criterion_dir: &Path) -> Result<(), String> {
 /// (group, benchmark), read from criterion's `new/benchmark.json` and `new/estimates.json`.
 fn criterion_estimates(criterion_dir: &Path) -> Result<BTreeMap<(String, String), f64>, String> {
     let mut found = BTreeMap::new();
-    let mut pending = vec![criterion_dir.to_path_buf()];
+    let mut pending = overhead_groups(criterion_dir);
     while let Some(dir) = pending.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {
@@ -204,21 +213,13 @@ fn criterion_estimates(criterion_dir: &Path) -> Result<BTreeMap<(String, String)
             if !in_new || entry.file_name() != "benchmark.json" {
                 continue;
             }
-            let read = |file: &Path| -> Result<Value, String> {
-                let text = std::fs::read_to_string(file)
-                    .map_err(|e| format!("{}: {e}", file.display()))?;
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))
-            };
-            let benchmark = read(&path)?;
+            let benchmark = read_json(&path)?;
             let group = benchmark["group_id"].as_str().unwrap_or_default().to_owned();
-            if !group.starts_with(OVERHEAD_PREFIX) {
-                continue;
-            }
             let mut id = benchmark["function_id"].as_str().unwrap_or_default().to_owned();
             if let Some(value) = benchmark["value_str"].as_str() {
                 id = format!("{id}/{value}");
             }
-            let estimates = read(&dir.join("estimates.json"))?;
+            let estimates = read_json(&dir.join("estimates.json"))?;
             let mean = estimates["mean"]["point_estimate"].as_f64().unwrap_or(f64::NAN);
             found.insert((group, id), mean);
         }
@@ -347,5 +348,26 @@ mod tests {
             "{table}"
         );
         assert!(overhead_table(&BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn estimates_are_read_from_the_overhead_groups_only() {
+        let root = std::env::temp_dir().join(format!("xtask-criterion-{}", std::process::id()));
+        let write = |group: &str, function: &str, value: &str, mean: f64| {
+            let dir = root.join(group).join(function).join(value).join("new");
+            std::fs::create_dir_all(&dir).unwrap();
+            let benchmark = serde_json::json!({
+                "group_id": group, "function_id": function, "value_str": value,
+            });
+            std::fs::write(dir.join("benchmark.json"), benchmark.to_string()).unwrap();
+            let estimates = serde_json::json!({ "mean": { "point_estimate": mean } });
+            std::fs::write(dir.join("estimates.json"), estimates.to_string()).unwrap();
+        };
+        write("overhead_read", "tierstore", "primary", 456.0);
+        write("sqlite_write", "tierstore_c1", "x", 1.0);
+        let estimates = criterion_estimates(&root).unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
+        let expected = [(("overhead_read".to_owned(), "tierstore/primary".to_owned()), 456.0)];
+        assert_eq!(estimates, BTreeMap::from(expected));
     }
 }
