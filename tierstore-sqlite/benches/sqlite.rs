@@ -12,11 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use tierstore_core::{Backend, Bytes, Key};
 use tierstore_sqlite::SqliteBackend;
 use tierstore_testkit::bench::{Group, Load, fsync_rate, save_or_warn};
 use tokio::runtime::Runtime;
+
+#[path = "../tests/ldk_node/mod.rs"]
+mod ldk_node;
 
 const VALUE_SIZE: usize = 4096;
 
@@ -39,19 +42,7 @@ impl LdkNodeStore {
         let conn = Connection::open(path).expect("opens");
         conn.pragma_update(None, "journal_mode", "WAL").expect("WAL");
         conn.pragma_update(None, "synchronous", "FULL").expect("synchronous");
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS ldk_data (
-                primary_namespace TEXT NOT NULL,
-                secondary_namespace TEXT DEFAULT \"\" NOT NULL,
-                key TEXT NOT NULL CHECK (key <> ''),
-                value BLOB,
-                sort_order INTEGER NOT NULL DEFAULT 0,
-                PRIMARY KEY (primary_namespace, secondary_namespace, key));
-             CREATE INDEX IF NOT EXISTS idx_ldk_data_paginated
-                ON ldk_data (primary_namespace, secondary_namespace, sort_order DESC, key ASC);
-             PRAGMA user_version = 3;",
-        )
-        .expect("schema");
+        ldk_node::create_v3(&conn);
         LdkNodeStore { conn: Arc::new(Mutex::new(conn)) }
     }
 
@@ -59,16 +50,7 @@ impl LdkNodeStore {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
             let conn = conn.lock().expect("not poisoned");
-            conn.prepare_cached(
-                "INSERT INTO ldk_data (primary_namespace, secondary_namespace, key, value, sort_order)
-                 VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM ldk_data
-                     WHERE primary_namespace = ?1 AND secondary_namespace = ?2))
-                 ON CONFLICT (primary_namespace, secondary_namespace, key)
-                 DO UPDATE SET value = excluded.value",
-            )
-            .expect("prepares")
-            .execute(params![key.primary(), key.secondary(), key.key(), &value[..]])
-            .expect("writes");
+            ldk_node::write(&conn, key.primary(), key.secondary(), key.key(), &value);
         })
         .await
         .expect("write task");

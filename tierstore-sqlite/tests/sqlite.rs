@@ -12,55 +12,14 @@ use tierstore_core::{Backend, Error, Key, Namespace};
 use tierstore_sqlite::{JournalMode, SqliteBackend, SqliteOptions, Synchronous};
 use tierstore_testkit::conformance::paged_keys;
 
-/// ldk-node's file and table names.
-const LDK_NODE_FILE: &str = "ldk_node_data.sqlite";
-const LDK_NODE_TABLE: &str = "ldk_node_data";
+mod ldk_node;
+
+use ldk_node::{FILE as LDK_NODE_FILE, TABLE as LDK_NODE_TABLE};
 
 fn ldk_node_v3(path: &Path) -> Connection {
     let conn = Connection::open(path).expect("opens");
-    conn.execute_batch(&format!(
-        "CREATE TABLE IF NOT EXISTS {LDK_NODE_TABLE} (
-            primary_namespace TEXT NOT NULL,
-            secondary_namespace TEXT DEFAULT \"\" NOT NULL,
-            key TEXT NOT NULL CHECK (key <> ''),
-            value BLOB,
-            sort_order INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (primary_namespace, secondary_namespace, key));
-         CREATE INDEX IF NOT EXISTS idx_{LDK_NODE_TABLE}_paginated ON {LDK_NODE_TABLE}
-            (primary_namespace, secondary_namespace, sort_order DESC, key ASC);
-         PRAGMA user_version = 3;"
-    ))
-    .expect("v3 schema");
+    ldk_node::create_v3(&conn);
     conn
-}
-
-fn ldk_node_write(conn: &Connection, primary: &str, secondary: &str, key: &str, value: &[u8]) {
-    conn.execute(
-        &format!(
-            "INSERT INTO {LDK_NODE_TABLE} (primary_namespace, secondary_namespace, key, value, sort_order)
-             VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM {LDK_NODE_TABLE}
-                 WHERE primary_namespace = ?1 AND secondary_namespace = ?2))
-             ON CONFLICT (primary_namespace, secondary_namespace, key)
-             DO UPDATE SET value = excluded.value"
-        ),
-        params![primary, secondary, key, value],
-    )
-    .expect("ldk-node write");
-}
-
-fn ldk_node_page(conn: &Connection, primary: &str, secondary: &str) -> Vec<String> {
-    let mut statement = conn
-        .prepare(&format!(
-            "SELECT key FROM {LDK_NODE_TABLE}
-             WHERE primary_namespace = ?1 AND secondary_namespace = ?2
-             ORDER BY sort_order DESC, key ASC"
-        ))
-        .expect("prepares");
-    statement
-        .query_map(params![primary, secondary], |row| row.get(0))
-        .expect("lists")
-        .collect::<Result<_, _>>()
-        .expect("rows")
 }
 
 fn ldk_node_options() -> SqliteOptions {
@@ -74,11 +33,11 @@ async fn opens_a_database_written_by_ldk_node() {
     {
         let conn = ldk_node_v3(&path);
         for i in 0..5 {
-            ldk_node_write(&conn, "monitors", "", &format!("chan{i}"), format!("m{i}").as_bytes());
+            ldk_node::write(&conn, "monitors", "", &format!("chan{i}"), format!("m{i}").as_bytes());
         }
-        ldk_node_write(&conn, "", "", "manager", b"manager");
+        ldk_node::write(&conn, "", "", "manager", b"manager");
         // An update keeps its position.
-        ldk_node_write(&conn, "monitors", "", "chan1", b"m1-updated");
+        ldk_node::write(&conn, "monitors", "", "chan1", b"m1-updated");
     }
     let store = ldk_node_options().open(&path).await.expect("opens ldk-node's database");
     let ns = Namespace::new("monitors", "").unwrap();
@@ -115,7 +74,7 @@ async fn ldk_node_reads_a_database_written_by_tierstore() {
         )
         .unwrap();
     assert_eq!(index, 1, "ldk-node's pagination index exists");
-    assert_eq!(ldk_node_page(&conn, "payments", ""), ["p3", "p1", "p0"]);
+    assert_eq!(ldk_node::page(&conn, "payments", ""), ["p3", "p1", "p0"]);
     let value: Vec<u8> = conn
         .query_row(
             &format!(
@@ -128,8 +87,8 @@ async fn ldk_node_reads_a_database_written_by_tierstore() {
         .unwrap();
     assert_eq!(value, b"updated");
     // ldk-node writes next to TierStore's rows, in creation order.
-    ldk_node_write(&conn, "payments", "", "p9", b"x");
-    assert_eq!(ldk_node_page(&conn, "payments", "")[0], "p9");
+    ldk_node::write(&conn, "payments", "", "p9", b"x");
+    assert_eq!(ldk_node::page(&conn, "payments", "")[0], "p9");
 }
 
 #[tokio::test]
