@@ -180,20 +180,44 @@ impl PostgresBackend {
         }
     }
 
-    /// The error as a boxed source, its text stripped of the password should it appear.
+    /// The error as a boxed source whose message shows its causes (tokio-postgres shows the
+    /// server's message only there), stripped of the password should it ever appear.
     fn scrub(&self, err: tokio_postgres::Error) -> BoxError {
-        match self.inner.password.as_deref() {
-            Some(secret) if !secret.is_empty() && err.to_string().contains(secret) => {
-                err.to_string().replace(secret, "***").into()
-            }
-            _ => err.into(),
+        let mut text = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(inner) = cause {
+            text.push_str(&format!(": {inner}"));
+            cause = inner.source();
         }
+        if let Some(secret) = self.inner.password.as_deref().filter(|s| !s.is_empty()) {
+            text = text.replace(secret, "***");
+        }
+        Box::new(Described { text, err })
     }
 
     /// The row of a page, checked: a key outside LDK's alphabet means the table was changed
     /// by something else.
     fn corrupt(&self, op: Operation, target: &str, what: impl fmt::Display) -> Error {
         Error::backend(self, op, target, format!("corrupt row: {what}"))
+    }
+}
+
+/// A PostgreSQL error with its causes in its message; the original stays the source.
+#[derive(Debug)]
+struct Described {
+    text: String,
+    err: tokio_postgres::Error,
+}
+
+impl fmt::Display for Described {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Described {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.err)
     }
 }
 

@@ -254,7 +254,7 @@ async fn catch_up(tx: &Transaction<'_>, table: &Table, sequence: &str) -> Result
     if let Some(row) = tx.query_opt(&behind, &[]).await? {
         let max: i64 = row.get(0);
         tracing::info!(table = %table.name, max, "moving the sort_order sequence past the table's rows");
-        tx.execute("SELECT setval($1::regclass, $2)", &[&sequence, &max]).await?;
+        tx.execute("SELECT setval($1::text::regclass, $2)", &[&sequence, &max]).await?;
     }
     Ok(())
 }
