@@ -67,11 +67,21 @@ impl PostgresServer {
     /// Initialises a cluster in a fresh temporary directory (deleted when the server stops),
     /// starts it on a free loopback port and waits until it accepts connections.
     pub fn start() -> io::Result<PostgresServer> {
+        Self::start_temporary(None)
+    }
+
+    /// [`start`](Self::start)s a server whose superuser `postgres` must log in with
+    /// `password` (SCRAM) over TCP; [`url`](Self::url) does not carry it.
+    pub fn start_with_password(password: &str) -> io::Result<PostgresServer> {
+        Self::start_temporary(Some(password))
+    }
+
+    fn start_temporary(password: Option<&str>) -> io::Result<PostgresServer> {
         let tools = Tools::find()?;
         let dir = tempfile::Builder::new().prefix("tierstore-postgres-").tempdir()?.keep();
         let port = pick_port()?;
         let started = (|| {
-            let data = prepare(&tools, &dir)?;
+            let data = prepare(&tools, &dir, password)?;
             let process =
                 ServerProcess::adopt(dir.clone(), &tools.launcher, &tools.args(&data, port))?;
             Self::ready(&tools, process, port, data)
@@ -94,7 +104,7 @@ impl PostgresServer {
         }
         let tools = Tools::find()?;
         std::fs::create_dir_all(dir)?;
-        let data = prepare(&tools, dir)?;
+        let data = prepare(&tools, dir, None)?;
         let process = ServerProcess::start_in(dir, &tools.launcher, &tools.args(&data, port))?;
         Self::ready(&tools, process, port, data)
     }
@@ -326,8 +336,9 @@ impl Tools {
     }
 }
 
-/// Gives `dir` to the server's user and initialises `dir/data` unless it holds a cluster.
-fn prepare(tools: &Tools, dir: &Path) -> io::Result<PathBuf> {
+/// Gives `dir` to the server's user and initialises `dir/data` unless it holds a cluster:
+/// `trust` authentication, or SCRAM over TCP with `password` for the superuser.
+fn prepare(tools: &Tools, dir: &Path, password: Option<&str>) -> io::Result<PathBuf> {
     if let Some((uid, gid)) = tools.owner {
         std::os::unix::fs::chown(dir, Some(uid), Some(gid))?;
     }
@@ -335,12 +346,26 @@ fn prepare(tools: &Tools, dir: &Path) -> io::Result<PathBuf> {
     if data.join("PG_VERSION").is_file() {
         return Ok(data);
     }
-    let output = tools
-        .command("initdb")
-        .arg("-D")
-        .arg(&data)
-        .args(["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"])
-        .output()?;
+    let mut initdb = tools.command("initdb");
+    initdb.arg("-D").arg(&data);
+    initdb.args(["-U", SUPERUSER, "--encoding=UTF8", "--locale=C", "--no-sync"]);
+    let pwfile = dir.join("pwfile");
+    match password {
+        None => {
+            initdb.arg("--auth=trust");
+        }
+        Some(password) => {
+            std::fs::write(&pwfile, password)?;
+            if let Some((uid, gid)) = tools.owner {
+                std::os::unix::fs::chown(&pwfile, Some(uid), Some(gid))?;
+            }
+            initdb.args(["--auth-local=trust", "--auth-host=scram-sha-256"]);
+            initdb.arg(format!("--pwfile={}", pwfile.display()));
+        }
+    }
+    let output = initdb.output();
+    let _ = std::fs::remove_file(&pwfile);
+    let output = output?;
     if !output.status.success() {
         return Err(io::Error::other(format!(
             "initdb -D {} failed ({}): {}{}",
