@@ -378,9 +378,11 @@ fn prepare(tools: &Tools, dir: &Path, password: Option<&str>) -> io::Result<Path
     Ok(data)
 }
 
+/// Where the fixture finds `initdb`, `postgres` and `pg_isready`:
 /// `$TIERSTORE_POSTGRES_BIN_DIR`, else the newest Debian `/usr/lib/postgresql/*/bin`, else the
-/// directory of `postgres` on `PATH`.
-fn bin_dir() -> Option<PathBuf> {
+/// directory of `postgres` on `PATH`; `None` if there is none (`cargo xtask test` then
+/// installs the Debian package `postgresql`).
+pub fn bin_dir() -> Option<PathBuf> {
     if let Some(dir) = env_var("TIERSTORE_POSTGRES_BIN_DIR") {
         return Some(PathBuf::from(dir));
     }
