@@ -167,8 +167,8 @@ async fn check_existing(tx: &Transaction<'_>, table: &Table) -> Result<(), Schem
     let (t, name) = (&table.sql, &table.name);
     let comment: Option<String> =
         tx.query_one("SELECT obj_description(to_regclass($1), 'pg_class')", &[t]).await?.get(0);
-    match comment.as_deref().map(str::trim) {
-        Some(text) => match text.parse::<i64>() {
+    if let Some(text) = comment.as_deref().map(str::trim) {
+        match text.parse::<i64>() {
             Ok(SCHEMA_VERSION) => {}
             Ok(newer) if newer > SCHEMA_VERSION => {
                 return Err(SchemaError::Refused(format!(
@@ -182,8 +182,7 @@ async fn check_existing(tx: &Transaction<'_>, table: &Table) -> Result<(), Schem
                      (ldk-node's tables are commented '{SCHEMA_VERSION}')"
                 )));
             }
-        },
-        None => {}
+        }
     }
     let columns: Vec<String> = tx
         .query(
