@@ -9,8 +9,8 @@ use tierstore_core::{
     Backend, BoxError, Bytes, Capabilities, Error, Key, Namespace, Operation, Page, async_trait,
 };
 use tokio::sync::OnceCell;
-use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{Row, Statement};
 
 use crate::builder::PostgresBuilder;
 use crate::errors::{is_transient, pool_is_transient};
@@ -140,8 +140,7 @@ impl PostgresBackend {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, Error> {
-        let client = self.client(op, target).await?;
-        let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(op, target, e))?;
+        let (client, statement) = self.prepared(op, target, sql).await?;
         client.query(&statement, params).await.map_err(|e| self.fail(op, target, e))
     }
 
@@ -153,9 +152,20 @@ impl PostgresBackend {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, Error> {
+        let (client, statement) = self.prepared(op, target, sql).await?;
+        client.execute(&statement, params).await.map_err(|e| self.fail(op, target, e))
+    }
+
+    /// A connection and `sql` prepared on it (once per connection: deadpool's cache).
+    async fn prepared(
+        &self,
+        op: Operation,
+        target: &str,
+        sql: &str,
+    ) -> Result<(Object, Statement), Error> {
         let client = self.client(op, target).await?;
         let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(op, target, e))?;
-        client.execute(&statement, params).await.map_err(|e| self.fail(op, target, e))
+        Ok((client, statement))
     }
 
     /// Maps a PostgreSQL error to a transient or permanent [`Error`] naming this backend.

@@ -128,25 +128,26 @@ mod with_rustls {
         roots: Option<&RootCerts>,
     ) -> Result<MakeRustlsConnect, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let webpki = |roots: &RootCerts| {
+            WebPkiServerVerifier::builder_with_provider(
+                Arc::new(load(roots)?),
+                Arc::clone(&provider),
+            )
+            .build()
+            .map_err(|e| format!("cannot use the root certificates: {e}"))
+        };
         let check = match (mode, roots) {
-            (SslMode::VerifyFull, roots) => Check::Full(load(roots.unwrap_or(&RootCerts::System))?),
-            (SslMode::VerifyCa, roots) => Check::Chain(load(roots.unwrap_or(&RootCerts::System))?),
+            (SslMode::VerifyFull, roots) => {
+                Check::Full(webpki(roots.unwrap_or(&RootCerts::System))?)
+            }
+            (SslMode::VerifyCa, roots) => {
+                Check::Chain(webpki(roots.unwrap_or(&RootCerts::System))?)
+            }
             // libpq checks the chain under `require` (and `prefer`) when it has root certificates.
-            (_, Some(roots)) => Check::Chain(load(roots)?),
+            (_, Some(roots)) => Check::Chain(webpki(roots)?),
             (_, None) => Check::Nothing,
         };
-        let verifier: Arc<dyn ServerCertVerifier> = match check {
-            Check::Nothing => Arc::new(EncryptOnly(Arc::clone(&provider))),
-            Check::Chain(roots) | Check::Full(roots) => {
-                let full = WebPkiServerVerifier::builder_with_provider(
-                    Arc::new(roots),
-                    Arc::clone(&provider),
-                )
-                .build()
-                .map_err(|e| format!("cannot use the root certificates: {e}"))?;
-                if matches!(mode, SslMode::VerifyFull) { full } else { Arc::new(ChainOnly(full)) }
-            }
-        };
+        let verifier = Arc::new(Verifier { check, provider: Arc::clone(&provider) });
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("TLS configuration: {e}"))?
@@ -154,12 +155,6 @@ mod with_rustls {
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
         Ok(MakeRustlsConnect::new(config))
-    }
-
-    enum Check {
-        Nothing,
-        Chain(RootCertStore),
-        Full(RootCertStore),
     }
 
     fn load(roots: &RootCerts) -> Result<RootCertStore, String> {
@@ -191,31 +186,53 @@ mod with_rustls {
         Ok(store)
     }
 
-    /// `verify-ca`: the chain must reach a trusted root; the name is not checked.
+    /// What is checked of the server's certificate.
     #[derive(Debug)]
-    struct ChainOnly(Arc<WebPkiServerVerifier>);
+    enum Check {
+        /// `prefer`/`require` without root certificates, as libpq: the connection is
+        /// encrypted, the certificate is not checked (the handshake's signatures still are).
+        Nothing,
+        /// `verify-ca`: the chain must reach a trusted root; the name is not checked.
+        Chain(Arc<WebPkiServerVerifier>),
+        /// `verify-full`: the chain must reach a trusted root and the certificate name the host.
+        Full(Arc<WebPkiServerVerifier>),
+    }
 
-    impl ServerCertVerifier for ChainOnly {
+    #[derive(Debug)]
+    struct Verifier {
+        check: Check,
+        provider: Arc<CryptoProvider>,
+    }
+
+    impl ServerCertVerifier for Verifier {
         fn verify_server_cert(
             &self,
             end_entity: &CertificateDer<'_>,
             intermediates: &[CertificateDer<'_>],
             server_name: &ServerName<'_>,
-            ocsp_response: &[u8],
+            ocsp: &[u8],
             now: UnixTime,
         ) -> Result<ServerCertVerified, rustls::Error> {
-            match self.0.verify_server_cert(
-                end_entity,
-                intermediates,
-                server_name,
-                ocsp_response,
-                now,
-            ) {
-                Err(rustls::Error::InvalidCertificate(
-                    CertificateError::NotValidForName
-                    | CertificateError::NotValidForNameContext { .. },
-                )) => Ok(ServerCertVerified::assertion()),
-                other => other,
+            match &self.check {
+                Check::Nothing => Ok(ServerCertVerified::assertion()),
+                Check::Full(webpki) => {
+                    webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+                }
+                Check::Chain(webpki) => {
+                    match webpki.verify_server_cert(
+                        end_entity,
+                        intermediates,
+                        server_name,
+                        ocsp,
+                        now,
+                    ) {
+                        Err(rustls::Error::InvalidCertificate(
+                            CertificateError::NotValidForName
+                            | CertificateError::NotValidForNameContext { .. },
+                        )) => Ok(ServerCertVerified::assertion()),
+                        other => other,
+                    }
+                }
             }
         }
 
@@ -225,7 +242,12 @@ mod with_rustls {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            self.0.verify_tls12_signature(message, cert, dss)
+            verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
         }
 
         fn verify_tls13_signature(
@@ -234,51 +256,16 @@ mod with_rustls {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            self.0.verify_tls13_signature(message, cert, dss)
+            verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
         }
 
         fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-            self.0.supported_verify_schemes()
-        }
-    }
-
-    /// `prefer`/`require` without root certificates, as libpq: the connection is encrypted,
-    /// but the server's certificate is not checked (the handshake's signatures still are).
-    #[derive(Debug)]
-    struct EncryptOnly(Arc<CryptoProvider>);
-
-    impl ServerCertVerifier for EncryptOnly {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-            self.0.signature_verification_algorithms.supported_schemes()
+            self.provider.signature_verification_algorithms.supported_schemes()
         }
     }
 }
