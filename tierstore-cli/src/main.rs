@@ -12,7 +12,8 @@ use clap::{Parser, Subcommand};
 /// Tiered persistence for LDK nodes: demo, inspect, copy and verify stores.
 ///
 /// Stores are named by URL: memory:, sqlite:PATH, file:DIR, redis://HOST/DB?prefix=P,
-/// s3://BUCKET/PREFIX?endpoint=URL (each needs its cargo feature).
+/// s3://BUCKET/PREFIX?endpoint=URL, postgres://USER@HOST/DB?table=T (password from
+/// PGPASSWORD or ~/.pgpass) (each needs its cargo feature).
 #[derive(Debug, Parser)]
 #[command(name = "tierstore", version)]
 struct Cli {

@@ -105,3 +105,35 @@ fn every_command_has_help() {
         assert!(stdout(&output).contains("Usage: tierstore"), "{command}: {}", stdout(&output));
     }
 }
+
+/// `postgres://` URLs take the password from `PGPASSWORD`, never from the URL.
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_urls_take_the_password_from_pgpassword() {
+    use tierstore_testkit::servers::postgres::{PostgresServer, unique_table};
+    const SECRET: &str = "cli-secret-0123456789";
+    let server = PostgresServer::start_with_password(SECRET).expect("PostgreSQL starts");
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("{}?table={}", server.url(), unique_table("cli"));
+    let run = |args: &[&str], password: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tierstore"));
+        cmd.current_dir(dir.path()).args(args).env_remove("PGPASSWORD");
+        cmd.env("PGPASSFILE", dir.path().join("none"));
+        if let Some(password) = password {
+            cmd.env("PGPASSWORD", password);
+        }
+        cmd.output().expect("the binary runs")
+    };
+    assert_ok(&run(&["put", &url, "monitors//chan1", "--value", "hello"], Some(SECRET)));
+    let got = run(&["get", &url, "monitors//chan1"], Some(SECRET));
+    assert_ok(&got);
+    assert_eq!(got.stdout, b"hello");
+
+    let refused = run(&["get", &url, "monitors//chan1"], None);
+    assert_one_line_error(&refused, "password");
+    let with_password = url.replacen("postgres@", &format!("postgres:{SECRET}@"), 1);
+    let refused = run(&["get", &with_password, "monitors//chan1"], None);
+    assert_one_line_error(&refused, "PGPASSWORD");
+    assert!(!stderr(&refused).contains(SECRET), "{}", stderr(&refused));
+    server.stop();
+}

@@ -9,6 +9,7 @@
 //! | `fs` (default) | [`fs`] | filesystem, compatible with lightning-persister's `FilesystemStoreV2` |
 //! | `redis` | `redis` | Redis |
 //! | `s3` (`aws-sdk`) | `s3` | object storage over `object_store` (or the AWS SDK) |
+//! | `postgres` | `postgres` | PostgreSQL, table-compatible with ldk-node |
 //!
 //! Backends are chosen in code, by URL with [`open`], or in a TOML [`Config`].
 //!
@@ -28,6 +29,8 @@
 
 mod config;
 mod open;
+#[cfg(feature = "postgres")]
+mod postgres_url;
 #[cfg(feature = "s3")]
 mod s3_url;
 
@@ -57,6 +60,12 @@ pub mod redis {
 #[cfg(feature = "s3")]
 pub mod s3 {
     pub use tierstore_s3::*;
+}
+
+/// The PostgreSQL backend (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub mod postgres {
+    pub use tierstore_postgres::*;
 }
 
 /// The README's examples, compiled and run as doctests.

@@ -14,10 +14,12 @@ use tierstore_core::{Backend, Error, MemoryBackend};
 /// | `file:DIR` | filesystem, lightning-persister compatible | `fs` |
 /// | `redis://[user:pass@]host[:port][/db][?prefix=P]`, `rediss://...` | Redis | `redis` |
 /// | `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&allow_http=true&client=aws-sdk]` | object storage | `s3` (`aws-sdk` for `client=aws-sdk`) |
+/// | `postgres://USER@HOST[:PORT]/DB[?table=T&sslmode=M&sslrootcert=PATH&passfile=PATH&pool_size=N]`, `postgresql://...` | PostgreSQL, ldk-node's table `ldk_data` by default | `postgres` |
 ///
 /// Paths may be relative (`sqlite:node/primary.db`) or absolute (`sqlite:///var/lib/node.db`).
 /// S3 credentials come from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-/// ...), never from the URL. A scheme whose feature is not compiled in, an unknown scheme and
+/// ...), never from the URL; PostgreSQL passwords from `PGPASSWORD` or a password file
+/// (`passfile=`, `PGPASSFILE`, `~/.pgpass`), never from the URL. A scheme whose feature is not compiled in, an unknown scheme and
 /// an unknown parameter are [`Error::Config`] errors naming what to change.
 ///
 /// ```
@@ -43,8 +45,9 @@ pub async fn open(url: &str) -> Result<Arc<dyn Backend>, Error> {
         "file" => open_fs(url, rest).await,
         "redis" | "rediss" => open_redis(url).await,
         "s3" => open_s3(url).await,
+        "postgres" | "postgresql" => open_postgres(url).await,
         other => Err(Error::config(format!(
-            "{}: unknown scheme `{other}:` (known: memory:, sqlite:, file:, redis://, rediss://, s3://)",
+            "{}: unknown scheme `{other}:` (known: memory:, sqlite:, file:, redis://, rediss://, s3://, postgres://)",
             redact(url)
         ))),
     }
@@ -126,7 +129,8 @@ fn decode_path(url: &str, path: &str) -> Result<std::path::PathBuf, Error> {
     feature = "fs",
     feature = "redis",
     feature = "s3",
-    feature = "aws-sdk"
+    feature = "aws-sdk",
+    feature = "postgres"
 )))]
 pub(crate) fn missing_feature(url: &str, feature: &str) -> Error {
     Error::config(format!(
@@ -208,6 +212,16 @@ async fn open_s3(url: &str) -> Result<Arc<dyn Backend>, Error> {
 #[cfg(not(feature = "s3"))]
 async fn open_s3(url: &str) -> Result<Arc<dyn Backend>, Error> {
     Err(missing_feature(url, "s3"))
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str) -> Result<Arc<dyn Backend>, Error> {
+    crate::postgres_url::open(url).await
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(url: &str) -> Result<Arc<dyn Backend>, Error> {
+    Err(missing_feature(url, "postgres"))
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //!
 //! Module names follow `primary_<p>__backup_<b>__ephemeral_<e>`: `cargo xtask test` builds
 //! its backend × role matrix from them. Together with each backend crate's own suites, every
-//! backend fills every role at least once. Redis and S3 come from the testkit's fixtures
-//! (the servers `cargo xtask test` starts, or ones named in the environment).
+//! backend fills every role at least once. Redis, S3 and PostgreSQL come from the testkit's
+//! fixtures (the servers `cargo xtask test` starts, or ones named in the environment).
 
 // `__` separates the roles in module names, which the matrix parser reads.
 #![allow(non_snake_case)]
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tierstore::Backend;
 use tierstore_testkit::Subject;
-use tierstore_testkit::servers::{redis, s3};
+use tierstore_testkit::servers::{postgres, redis, s3};
 
 async fn sqlite() -> Subject<Arc<dyn Backend>> {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -58,6 +58,15 @@ fn s3_url(client: &str) -> String {
         .append_pair("allow_http", "true")
         .append_pair("client", client);
     url.to_string()
+}
+
+/// A `postgres://` URL on the shared test server, in a table of its own. The fixture's server
+/// trusts loopback connections; a password would come from `PGPASSWORD`, never the URL.
+async fn postgres() -> Arc<dyn Backend> {
+    let url = tokio::task::spawn_blocking(postgres::shared_url).await.expect("shared PostgreSQL");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}table={}", postgres::unique_table("matrix"));
+    tierstore::open(&url).await.expect("postgres opens")
 }
 
 async fn s3() -> Arc<dyn Backend> {
@@ -120,4 +129,17 @@ mod primary_s3aws__backup_fs__ephemeral_s3aws {
 mod primary_memory__backup_redis__ephemeral_memory {
     use super::*;
     tierstore_testkit::scenario_tests!(primary: memory, backup: redis, ephemeral: memory);
+}
+
+/// A server-side node: PostgreSQL as the authoritative store, a local SQLite backup, Redis
+/// caches.
+mod primary_postgres__backup_sqlite__ephemeral_redis {
+    use super::*;
+    tierstore_testkit::scenario_tests!(primary: postgres, backup: sqlite, ephemeral: redis);
+}
+
+/// A local SQLite node whose off-host backup is the operator's PostgreSQL, caches in files.
+mod primary_sqlite__backup_postgres__ephemeral_fs {
+    use super::*;
+    tierstore_testkit::scenario_tests!(primary: sqlite, backup: postgres, ephemeral: fs);
 }

@@ -11,12 +11,14 @@ const FEATURE_BUILDS: &[(&str, &[&str])] = &[
     ("tierstore-redis", &["--no-default-features"]),
     ("tierstore-s3", &["--no-default-features"]),
     ("tierstore-s3", &["--no-default-features", "--features", "aws-sdk"]),
+    ("tierstore-postgres", &["--no-default-features"]),
     ("tierstore", &["--no-default-features"]),
     ("tierstore", &["--no-default-features", "--features", "sqlite"]),
     ("tierstore", &["--no-default-features", "--features", "fs"]),
     ("tierstore", &["--no-default-features", "--features", "redis"]),
     ("tierstore", &["--no-default-features", "--features", "s3"]),
     ("tierstore", &["--no-default-features", "--features", "aws-sdk"]),
+    ("tierstore", &["--no-default-features", "--features", "postgres"]),
     ("tierstore-cli", &["--no-default-features"]),
 ];
 

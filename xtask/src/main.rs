@@ -1,8 +1,9 @@
 //! `cargo xtask <task>`: the project's automation, in Rust so it runs wherever cargo does.
 //!
-//! - `test`: installs the servers the tests need (redis-server with apt-get, SeaweedFS with
-//!   pip into a venv under `target/`), starts them on free loopback ports, runs every test of
-//!   the workspace with every server required, prints the backend × role matrix, stops them.
+//! - `test`: installs the servers the tests need (redis-server and PostgreSQL with apt-get,
+//!   SeaweedFS with pip into a venv under `target/`), starts them on free loopback ports,
+//!   runs every test of the workspace with every server required, prints the backend × role
+//!   matrix, stops them.
 //! - `ci`: formatting, clippy (`-D warnings`, all targets and features), docs (`-D
 //!   warnings`), feature builds of every crate, then `test`.
 //! - `bench`: every criterion benchmark, then one Markdown report in

@@ -5,8 +5,10 @@
 //! the servers through environment variables (the same ones a developer sets to point the
 //! tests at servers of their own), so every test binary shares them instead of starting its
 //! own; fixtures that need a private server (e.g. to kill it) still start one, from the
-//! binaries named in `TIERSTORE_REDIS_SERVER` and `TIERSTORE_WEED_BIN`.
+//! binaries named in `TIERSTORE_REDIS_SERVER`, `TIERSTORE_WEED_BIN` and
+//! `TIERSTORE_POSTGRES_BIN_DIR`.
 
+use tierstore_testkit::servers::postgres::PostgresServer;
 use tierstore_testkit::servers::redis::RedisServer;
 use tierstore_testkit::servers::s3::S3Server;
 
@@ -21,6 +23,7 @@ pub(crate) struct Services {
     // Dropping a server closes its supervisor's pipe, which stops it.
     _redis: RedisServer,
     _s3: S3Server,
+    _postgres: PostgresServer,
 }
 
 impl Services {
@@ -30,7 +33,8 @@ impl Services {
     }
 }
 
-/// Starts redis-server and SeaweedFS; an error says which one could not start and why.
+/// Starts redis-server, SeaweedFS and PostgreSQL; an error says which one could not start and
+/// why.
 pub(crate) fn start(tools: &Tools) -> Result<Services, String> {
     let redis_server = tools.redis_server.display().to_string();
     let weed = tools.weed.display().to_string();
@@ -55,7 +59,13 @@ pub(crate) fn start(tools: &Tools) -> Result<Services, String> {
         ("AWS_SECRET_ACCESS_KEY".to_owned(), s3.secret_access_key().to_owned()),
     ]);
 
-    Ok(Services { env, _redis: redis, _s3: s3 })
+    let postgres_bin = tools.postgres_bin.display().to_string();
+    env.push(("TIERSTORE_POSTGRES_BIN_DIR".to_owned(), postgres_bin.clone()));
+    eprintln!("xtask: starting PostgreSQL ({postgres_bin})");
+    let postgres = PostgresServer::start().map_err(|e| format!("PostgreSQL did not start: {e}"))?;
+    env.push(("TIERSTORE_POSTGRES_URL".to_owned(), postgres.url()));
+
+    Ok(Services { env, _redis: redis, _s3: s3, _postgres: postgres })
 }
 
 /// `cargo xtask services`: starts the servers, prints their environment as shell `export`

