@@ -141,6 +141,21 @@ pub trait Backend: fmt::Display + Send + Sync + 'static {
 
     /// Every key of every namespace, in any order.
     async fn list_all_keys(&self) -> Result<Vec<Key>, Error>;
+
+    /// Every namespace pair holding at least one key, in any order (a namespace emptied
+    /// meanwhile may still be listed).
+    ///
+    /// The repair tools walk a store namespace by namespace, a page at a time, so that they
+    /// never hold every key in memory. The default collects [`list_all_keys`](Self::list_all_keys)
+    /// and keeps the distinct namespaces, which holds every key once; engines that can list
+    /// namespaces directly (an SQL `DISTINCT`, a Redis set) override it.
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        let mut namespaces: Vec<Namespace> =
+            self.list_all_keys().await?.into_iter().map(|k| k.namespace().clone()).collect();
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        Ok(namespaces)
+    }
 }
 
 /// A dynamically typed backend debug-prints as its `Display` name (which shows how it is
@@ -181,6 +196,9 @@ macro_rules! forward_backend {
             }
             async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
                 (**self).list_all_keys().await
+            }
+            async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+                (**self).list_namespaces().await
             }
         }
     };
