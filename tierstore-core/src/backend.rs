@@ -142,6 +142,16 @@ pub trait Backend: fmt::Display + Send + Sync + 'static {
     /// Every key of every namespace, in any order.
     async fn list_all_keys(&self) -> Result<Vec<Key>, Error>;
 
+    /// The address of the object that holds this backend's data in this process, to tell
+    /// whether two handles reach one store: wrappers (layers, `Arc`, `Box`) return their
+    /// inner backend's, [`LdkBackend`](crate::LdkBackend) its adapted store's. The default,
+    /// the backend's own address, is right for any backend that owns its data. Two equal
+    /// addresses mean one store; different ones prove nothing (a store reached under two
+    /// names), which is what a journaled TierStore's sync records settle.
+    fn store_address(&self) -> usize {
+        (self as *const Self).cast::<()>() as usize
+    }
+
     /// Every namespace pair holding at least one key, in any order (a namespace emptied
     /// meanwhile may still be listed).
     ///
@@ -199,6 +209,9 @@ macro_rules! forward_backend {
             }
             async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
                 (**self).list_namespaces().await
+            }
+            fn store_address(&self) -> usize {
+                (**self).store_address()
             }
         }
     };

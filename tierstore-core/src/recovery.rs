@@ -316,6 +316,9 @@ impl Backend for InTier {
     async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
         self.1.list_all_keys().await.map_err(|e| e.in_tier(self.0))
     }
+    fn store_address(&self) -> usize {
+        self.1.store_address()
+    }
     async fn list_namespaces(&self) -> Result<Vec<crate::Namespace>, Error> {
         self.1.list_namespaces().await.map_err(|e| e.in_tier(self.0))
     }

@@ -212,6 +212,10 @@ impl<B: Backend> Backend for Faulty<B> {
         self.inner.list_all_keys().await
     }
 
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
+    }
+
     async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
         self.check(Operation::ListAllKeys, &"*", None)?;
         self.inner.list_namespaces().await
@@ -298,6 +302,10 @@ impl<B: Backend> Backend for Delayed<B> {
         self.inner.list_all_keys().await
     }
 
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
+    }
+
     async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
         self.wait(Operation::ListAllKeys, None).await;
         self.inner.list_namespaces().await
@@ -376,6 +384,10 @@ impl<B: Backend> Backend for Counting<B> {
     async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
         self.hit(Operation::ListAllKeys);
         self.inner.list_all_keys().await
+    }
+
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
     }
 
     async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {

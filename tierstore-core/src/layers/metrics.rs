@@ -177,6 +177,10 @@ impl<B: Backend> Backend for Metered<B> {
         self.run(Operation::ListAllKeys, 0, |_| 0, self.inner.list_all_keys()).await
     }
 
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
+    }
+
     async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
         self.run(Operation::ListAllKeys, 0, |_| 0, self.inner.list_namespaces()).await
     }

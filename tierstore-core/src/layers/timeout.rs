@@ -109,6 +109,10 @@ impl<B: Backend> Backend for Timeout<B> {
         self.run(Operation::ListAllKeys, &"*", self.inner.list_all_keys()).await
     }
 
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
+    }
+
     async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
         self.run(Operation::ListAllKeys, &"*", self.inner.list_namespaces()).await
     }

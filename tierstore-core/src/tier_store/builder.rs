@@ -172,9 +172,10 @@ impl TierStoreBuilder {
     }
 }
 
-/// Whether two backends are certainly one store: the same object. Names prove nothing (two
-/// stores of one type may share a name, one store may be reached under two), so they are
-/// never compared; with a journal, [`TierStoreBuilder::open`] compares the stores' ids.
+/// Whether two backends are certainly one store: the same object, through any layers or
+/// adapters ([`Backend::store_address`]). Names prove nothing (two stores of one type may
+/// share a name, one store may be reached under two), so they are never compared; with a
+/// journal, [`TierStoreBuilder::open`] compares the stores' ids.
 fn same_object(a: &Arc<dyn Backend>, b: &Arc<dyn Backend>) -> bool {
-    std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+    a.store_address() == b.store_address()
 }
