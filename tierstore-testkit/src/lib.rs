@@ -24,6 +24,7 @@
 pub mod bench;
 pub mod conformance;
 pub mod faults;
+pub mod ldk_helpers;
 pub mod scenarios;
 pub mod servers;
 mod subject;
