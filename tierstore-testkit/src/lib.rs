@@ -23,6 +23,7 @@
 
 pub mod bench;
 pub mod conformance;
+pub mod crash;
 pub mod faults;
 pub mod ldk_helpers;
 pub mod scenarios;
