@@ -104,14 +104,13 @@ pub(crate) async fn open(builder: TierStoreBuilder) -> Result<TierStore, Error> 
             }
         }
     }
+    let store = TierStore::from_inner(Arc::clone(&inner));
     if let (Some(config), Some(_)) = (repairer, &inner.backup) {
-        tokio::spawn(crate::backlog::repairer(
-            Arc::downgrade(&inner),
-            Arc::clone(&inner.wake),
-            config,
-        ));
+        let task =
+            crate::backlog::repairer(Arc::downgrade(&inner), Arc::clone(&inner.wake), config);
+        store.set_repairer(tokio::spawn(task).abort_handle());
     }
-    Ok(TierStore { inner })
+    Ok(store)
 }
 
 /// Step 2: the primary's id, agreed between its sync record and the journal.

@@ -128,7 +128,7 @@ impl TierStoreBuilder {
             ));
         }
         self.check()?;
-        Ok(TierStore { inner: Arc::new(Inner::new(self, None, Default::default())) })
+        Ok(TierStore::from_inner(Arc::new(Inner::new(self, None, Default::default()))))
     }
 
     /// Opens the store: replays the journal, checks the tiers' identities, backfills a new

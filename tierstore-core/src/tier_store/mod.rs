@@ -74,6 +74,46 @@ pub(crate) use divergence::DivergenceLog;
 #[derive(Clone)]
 pub struct TierStore {
     pub(crate) inner: Arc<Inner>,
+    /// Dropped with the last clone: stops the repairer and closes the journal at once, even
+    /// if a task still holds `inner` for a moment.
+    _owner: Arc<Owner>,
+}
+
+/// What the last handle of a store shuts down.
+pub(crate) struct Owner {
+    inner: std::sync::Weak<Inner>,
+    journal: Option<Arc<Journal>>,
+    pub(crate) repairer: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if let Some(repairer) = self.repairer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            repairer.abort();
+        }
+        if let Some(inner) = self.inner.upgrade() {
+            inner.wake.notify_one();
+        }
+        // Writes what is queued, syncs, and releases the file's lock for the next process.
+        if let Some(journal) = &self.journal {
+            journal.close();
+        }
+    }
+}
+
+impl TierStore {
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> TierStore {
+        let owner = Owner {
+            inner: Arc::downgrade(&inner),
+            journal: inner.journal.clone(),
+            repairer: Default::default(),
+        };
+        TierStore { inner, _owner: Arc::new(owner) }
+    }
+
+    pub(crate) fn set_repairer(&self, repairer: tokio::task::AbortHandle) {
+        *self._owner.repairer.lock().unwrap_or_else(|p| p.into_inner()) = Some(repairer);
+    }
 }
 
 // LDK's store test helpers (lightning-persister's `do_read_write_remove_list_persist` and
