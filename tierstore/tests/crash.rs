@@ -6,65 +6,64 @@
 
 mod support;
 
-use tierstore::TierStore;
-use tierstore_testkit::crash::KillLoop;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-#[test]
-fn kill_9_sqlite_primary_sqlite_backup() {
-    let counts = KillLoop::new("kill_9_sqlite_primary_sqlite_backup").run(
-        |_| Default::default(),
-        |dir, _| async move {
+use tierstore::{Backend, TierStore};
+use tierstore_testkit::crash::{KillLoop, Params};
+
+/// The loop `test` over a SQLite primary and the backup `backup` opens.
+fn kill_loop<B, Fut>(test: &str, setup: impl FnOnce(&Path) -> Params, backup: B)
+where
+    B: Fn(PathBuf, Params) -> Fut,
+    Fut: Future<Output = Arc<dyn Backend>>,
+{
+    let counts = KillLoop::new(test).run(setup, |dir, params| {
+        let backup = backup(dir.clone(), params);
+        async move {
             TierStore::builder(support::sqlite(&dir.join("primary.db")).await)
-                .backup(support::sqlite(&dir.join("backup.db")).await)
+                .backup(backup.await)
                 .journal(dir.join("primary.db.journal"))
                 .open()
                 .await
-        },
+        }
+    });
+    assert!(counts.acknowledged > 0 && counts.kills > 0, "{counts:?}");
+}
+
+#[test]
+fn kill_9_sqlite_primary_sqlite_backup() {
+    kill_loop(
+        "kill_9_sqlite_primary_sqlite_backup",
+        |_| Params::new(),
+        |dir, _| async move { support::sqlite(&dir.join("backup.db")).await },
     );
-    assert!(counts.acknowledged > 0, "{counts:?}");
 }
 
 #[test]
 fn kill_9_sqlite_primary_fs_backup() {
-    let counts = KillLoop::new("kill_9_sqlite_primary_fs_backup").run(
-        |_| Default::default(),
-        |dir, _| async move {
-            TierStore::builder(support::sqlite(&dir.join("primary.db")).await)
-                .backup(support::fs(&dir.join("backup")).await)
-                .journal(dir.join("primary.db.journal"))
-                .open()
-                .await
-        },
+    kill_loop(
+        "kill_9_sqlite_primary_fs_backup",
+        |_| Params::new(),
+        |dir, _| async move { support::fs(&dir.join("backup")).await },
     );
-    assert!(counts.acknowledged > 0, "{counts:?}");
 }
 
 #[test]
 fn kill_9_sqlite_primary_redis_backup() {
-    let counts = KillLoop::new("kill_9_sqlite_primary_redis_backup").run(
+    kill_loop(
+        "kill_9_sqlite_primary_redis_backup",
         |_| support::redis_params("kill_9"),
-        |dir, params| async move {
-            TierStore::builder(support::sqlite(&dir.join("primary.db")).await)
-                .backup(support::redis(&params).await)
-                .journal(dir.join("primary.db.journal"))
-                .open()
-                .await
-        },
+        |_, params| async move { support::redis(&params).await },
     );
-    assert!(counts.acknowledged > 0, "{counts:?}");
 }
 
 #[test]
 fn kill_9_sqlite_primary_s3_backup() {
-    let counts = KillLoop::new("kill_9_sqlite_primary_s3_backup").run(
+    kill_loop(
+        "kill_9_sqlite_primary_s3_backup",
         |_| support::s3_params("kill_9"),
-        |dir, params| async move {
-            TierStore::builder(support::sqlite(&dir.join("primary.db")).await)
-                .backup(support::s3(&params))
-                .journal(dir.join("primary.db.journal"))
-                .open()
-                .await
-        },
+        |_, params| async move { support::s3(&params) },
     );
-    assert!(counts.acknowledged > 0, "{counts:?}");
 }
