@@ -8,7 +8,8 @@
 //! They **stream**: a store is walked namespace by namespace
 //! ([`Backend::list_namespaces`]) and page by page ([`Backend::list_page`]), with at most
 //! [`Scan::concurrency`] values in flight, so memory does not grow with the number of keys
-//! (beyond 32 bytes of fingerprint per key of the largest namespace, see [`walk`]'s notes).
+//! (beyond 32 bytes of fingerprint per key of the namespace being compared: 32 MB for a
+//! namespace of a million keys).
 //! Progress goes to an optional callback ([`Scan::progress`]) and to `tracing`.
 //!
 //! TierStore's reserved namespace ([`RESERVED_NAMESPACE`](crate::key::RESERVED_NAMESPACE))
