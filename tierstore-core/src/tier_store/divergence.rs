@@ -69,10 +69,11 @@ impl DivergenceLog {
     /// Both tiers now agree on `key`.
     pub(crate) fn resolved(&self, key: &Key) {
         let mut entries = self.lock();
-        if !entries.is_empty() && entries.remove(key).is_some() {
-            if let Some(journal) = &self.journal {
-                journal.resolved(key);
-            }
+        if !entries.is_empty()
+            && entries.remove(key).is_some()
+            && let Some(journal) = &self.journal
+        {
+            journal.resolved(key);
         }
     }
 
