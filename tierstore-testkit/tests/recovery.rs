@@ -206,7 +206,7 @@ async fn a_lost_journal_means_a_full_comparison_and_a_corrupt_one_is_refused() {
     // Flipped bytes inside the file: refused, with the way out.
     let mut bytes = std::fs::read(&journal).unwrap();
     assert!(bytes.len() > 60, "{} bytes", bytes.len());
-    bytes.extend_from_slice(&bytes[22..].to_vec()); // a second copy of the frames
+    bytes.extend_from_within(22..); // a second copy of the frames
     bytes[30] ^= 0xff;
     std::fs::write(&journal, &bytes).unwrap();
     let err = TierStore::builder(Arc::clone(&primary))

@@ -25,7 +25,7 @@ use tierstore_testkit::servers::s3::{S3Server, S3Setup};
 /// A backup server that can be stopped and started again on the same data.
 enum Server {
     Redis { dir: std::path::PathBuf, port: u16, running: Option<RedisServer> },
-    S3 { setup: S3Setup, running: Option<S3Server> },
+    S3 { setup: Box<S3Setup>, running: Option<Box<S3Server>> },
 }
 
 impl Server {
@@ -48,7 +48,7 @@ impl Server {
         })
         .await
         .unwrap();
-        Server::S3 { setup: server.setup(), running: Some(server) }
+        Server::S3 { setup: Box::new(server.setup()), running: Some(Box::new(server)) }
     }
 
     fn params(&self) -> Params {
@@ -103,7 +103,7 @@ impl Server {
             Server::S3 { setup, running } => {
                 let setup = setup.clone();
                 let server = tokio::task::spawn_blocking(move || S3Server::start_with(&setup));
-                *running = Some(server.await.unwrap().expect("SeaweedFS restarts"));
+                *running = Some(Box::new(server.await.unwrap().expect("SeaweedFS restarts")));
             }
         }
     }
