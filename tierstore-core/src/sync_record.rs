@@ -4,7 +4,7 @@
 //! # Contract
 //!
 //! Every durable tier of a journaled TierStore holds one small value at
-//! `_tierstore/""/sync` ([`RESERVED_NAMESPACE`](crate::key::RESERVED_NAMESPACE)): its own
+//! `_tierstore/""/sync` ([`RESERVED_NAMESPACE`]): its own
 //! random [`StoreId`], the id of the primary it mirrors (its own id for a primary) and, for a
 //! backup, a generation. The journal beside the primary remembers the primary's id and the
 //! backup id and generation it last saw in sync.
