@@ -164,6 +164,11 @@ where
         self.capabilities.clone()
     }
 
+    fn store_address(&self) -> usize {
+        // Two adapters over one shared store (`from_arc` of the same `Arc`) are one store.
+        Arc::as_ptr(&self.store).cast::<()>() as usize
+    }
+
     async fn read(&self, key: &Key) -> Result<Vec<u8>, Error> {
         KVStore::read(&*self.store, key.primary(), key.secondary(), key.key())
             .await

@@ -141,6 +141,31 @@ pub trait Backend: fmt::Display + Send + Sync + 'static {
 
     /// Every key of every namespace, in any order.
     async fn list_all_keys(&self) -> Result<Vec<Key>, Error>;
+
+    /// The address of the object that holds this backend's data in this process, to tell
+    /// whether two handles reach one store: wrappers (layers, `Arc`, `Box`) return their
+    /// inner backend's, [`LdkBackend`](crate::LdkBackend) its adapted store's. The default,
+    /// the backend's own address, is right for any backend that owns its data. Two equal
+    /// addresses mean one store; different ones prove nothing (a store reached under two
+    /// names), which is what a journaled TierStore's sync records settle.
+    fn store_address(&self) -> usize {
+        (self as *const Self).cast::<()>() as usize
+    }
+
+    /// Every namespace pair holding at least one key, in any order (a namespace emptied
+    /// meanwhile may still be listed).
+    ///
+    /// The repair tools walk a store namespace by namespace, a page at a time, so that they
+    /// never hold every key in memory. The default collects [`list_all_keys`](Self::list_all_keys)
+    /// and keeps the distinct namespaces, which holds every key once; engines that can list
+    /// namespaces directly (an SQL `DISTINCT`, a Redis set) override it.
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        let mut namespaces: Vec<Namespace> =
+            self.list_all_keys().await?.into_iter().map(|k| k.namespace().clone()).collect();
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        Ok(namespaces)
+    }
 }
 
 /// A dynamically typed backend debug-prints as its `Display` name (which shows how it is
@@ -181,6 +206,12 @@ macro_rules! forward_backend {
             }
             async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
                 (**self).list_all_keys().await
+            }
+            async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+                (**self).list_namespaces().await
+            }
+            fn store_address(&self) -> usize {
+                (**self).store_address()
             }
         }
     };

@@ -168,6 +168,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+
+    /// TierStore's journal (the local record of keys whose tiers may differ) cannot be used.
+    #[error("journal {path}: {reason}")]
+    Journal {
+        /// The journal file.
+        path: String,
+        /// What is wrong and, where there is one, the way out.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -214,6 +223,11 @@ impl Error {
     /// A configuration error.
     pub fn config(reason: impl Into<String>) -> Self {
         Error::Config { reason: reason.into() }
+    }
+
+    /// A journal error.
+    pub fn journal(path: &std::path::Path, reason: impl Into<String>) -> Self {
+        Error::Journal { path: path.display().to_string(), reason: reason.into() }
     }
 
     /// Maps an [`io::Error`] from a backend, classifying it as transient or permanent by its
@@ -277,7 +291,7 @@ impl Error {
             | Error::Backend { backend, .. }
             | Error::Unsupported { backend, .. } => Some(backend),
             Error::Tier { source, .. } => source.backend_name(),
-            Error::InvalidInput { .. } | Error::Config { .. } => None,
+            Error::InvalidInput { .. } | Error::Config { .. } | Error::Journal { .. } => None,
         }
     }
 
@@ -288,6 +302,7 @@ impl Error {
             Error::NotFound { .. } => io::ErrorKind::NotFound,
             Error::Timeout { .. } => io::ErrorKind::TimedOut,
             Error::Unsupported { .. } => io::ErrorKind::Unsupported,
+            Error::Journal { .. } => io::ErrorKind::Other,
             Error::Transient { source, .. } | Error::Backend { source, .. } => source
                 .downcast_ref::<io::Error>()
                 .map(io::Error::kind)

@@ -11,6 +11,17 @@ use lightning::util::persist::{KVSTORE_NAMESPACE_KEY_ALPHABET, KVSTORE_NAMESPACE
 
 use crate::error::{Error, Operation};
 
+/// The primary namespace TierStore keeps for its own bookkeeping: the sync record of each
+/// durable tier, and metadata that layers (e.g. an encryption layer) hide inside the backend
+/// they wrap.
+///
+/// It is a valid LDK namespace, so backends store it like any other; a
+/// [`TierStore`](crate::TierStore) hides it from LDK (it never appears in `list`, pages or
+/// `list_all_keys`) and refuses LDK's reads and mutations in it with
+/// [`Error::InvalidInput`]. The repair tools (verify, copy, resilver) skip it: its keys
+/// describe one store, not the data it holds.
+pub const RESERVED_NAMESPACE: &str = "_tierstore";
+
 /// A validated `(primary_namespace, secondary_namespace)` pair.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Namespace {
@@ -116,6 +127,11 @@ impl Namespace {
     pub fn secondary(&self) -> &str {
         &self.secondary
     }
+
+    /// Whether this is in [`RESERVED_NAMESPACE`], TierStore's own bookkeeping.
+    pub fn is_reserved(&self) -> bool {
+        self.primary == RESERVED_NAMESPACE
+    }
 }
 
 fn check_key(key: &str) -> Result<(), KeyError> {
@@ -152,6 +168,11 @@ impl Key {
     /// The key within its namespace.
     pub fn key(&self) -> &str {
         &self.key
+    }
+
+    /// Whether this key is in [`RESERVED_NAMESPACE`], TierStore's own bookkeeping.
+    pub fn is_reserved(&self) -> bool {
+        self.namespace.is_reserved()
     }
 
     /// The `(primary, secondary, key)` tuple LDK's `list_all_keys` returns.

@@ -34,33 +34,41 @@
 //!
 //! Crate map: [`key`] validation, the [`Backend`] trait, [`routing`] rules, per-key
 //! ordering, the pagination overlay inside [`TierStore`], [`layers`] (retry, timeout,
-//! tracing, metrics) and [`repair`] tools.
+//! tracing, metrics), [`repair`] tools, and recovery across crashes: the journal, the
+//! [`sync_record`] of each tier, [`recovery`] when a store opens, and the [`BackupPolicy`]
+//! with its background repairer.
 
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod adapter;
 mod backend;
+mod backlog;
 mod error;
+mod journal;
 pub mod key;
 pub mod layers;
 mod ldk;
 mod ldk_store;
 mod memory;
 mod ordering;
+pub mod recovery;
 pub mod repair;
 pub mod routing;
 mod sync;
+pub mod sync_record;
 mod tier_store;
 
 pub use adapter::LdkBackend;
 pub use backend::{Backend, Capabilities, IntoBackend, Page};
+pub use backlog::{BackupPolicy, DEFAULT_MAX_BACKLOG};
 pub use error::{BoxError, Error, Operation, Tier, is_transient_io_kind};
+pub use journal::JournalStats;
 pub use key::{Key, KeyError, Namespace};
 pub use ldk_store::LdkStore;
 pub use memory::MemoryBackend;
 pub use routing::{Routing, RoutingRule};
-pub use tier_store::{DEFAULT_PAGE_SIZE, Divergence, TierStore, TierStoreBuilder};
+pub use tier_store::{DEFAULT_PAGE_SIZE, Divergence, ProgressFn, TierStore, TierStoreBuilder};
 
 /// Re-exported so backends and tests name the same `bytes` and `async_trait` versions.
 pub use async_trait::async_trait;

@@ -202,4 +202,8 @@ impl Backend for MemoryBackend {
         }
         Ok(all)
     }
+
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        Ok(self.read_state().namespaces.keys().cloned().collect())
+    }
 }

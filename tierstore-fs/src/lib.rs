@@ -145,4 +145,12 @@ impl Backend for FsBackend {
     async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
         self.inner.list_all_keys().await
     }
+
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        self.inner.list_namespaces().await
+    }
+
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
+    }
 }

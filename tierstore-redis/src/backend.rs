@@ -324,7 +324,7 @@ impl Backend for RedisBackend {
         self.page(namespace, max, limit).await
     }
 
-    async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
         let op = Operation::ListAllKeys;
         let mut conn = self.conn();
         let members: Vec<String> = redis::cmd("SMEMBERS")
@@ -332,14 +332,20 @@ impl Backend for RedisBackend {
             .query_async(&mut conn)
             .await
             .map_err(|e| self.fail(op, "*", e))?;
-        let namespaces = members
+        members
             .iter()
             .map(|member| {
                 parse_namespace_member(member).ok_or_else(|| {
                     Error::backend(self, op, "*", format!("corrupt namespace entry {member:?}"))
                 })
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect()
+    }
+
+    async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
+        let op = Operation::ListAllKeys;
+        let mut conn = self.conn();
+        let namespaces = self.list_namespaces().await?;
         if namespaces.is_empty() {
             // Redis refuses an empty pipeline.
             return Ok(Vec::new());

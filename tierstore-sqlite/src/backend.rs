@@ -334,4 +334,28 @@ impl Backend for SqliteBackend {
             })
             .collect()
     }
+
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        let rows = self
+            .read_with(Operation::ListAllKeys, "*".to_owned(), |conn, sql| {
+                let mut statement = conn.prepare_cached(&sql.list_namespaces)?;
+                let rows = statement.query_map([], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(primary, secondary)| {
+                Namespace::new(&primary, &secondary).map_err(|e| {
+                    Error::backend(
+                        self,
+                        Operation::ListAllKeys,
+                        format!("{primary}/{secondary}"),
+                        format!("a row holds a namespace LDK would not accept: {e}"),
+                    )
+                })
+            })
+            .collect()
+    }
 }

@@ -101,6 +101,7 @@ pub(crate) struct Statements {
     pub(crate) first_page: String,
     pub(crate) next_page: String,
     pub(crate) list_all: String,
+    pub(crate) list_namespaces: String,
 }
 
 impl Statements {
@@ -140,6 +141,9 @@ impl Statements {
                  ORDER BY sort_order DESC, key ASC LIMIT ?5"
             ),
             list_all: format!("SELECT primary_namespace, secondary_namespace, key FROM {table}"),
+            list_namespaces: format!(
+                "SELECT DISTINCT primary_namespace, secondary_namespace FROM {table}"
+            ),
         }
     }
 }

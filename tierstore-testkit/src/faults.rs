@@ -211,6 +211,15 @@ impl<B: Backend> Backend for Faulty<B> {
         self.check(Operation::ListAllKeys, &"*", None)?;
         self.inner.list_all_keys().await
     }
+
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        self.check(Operation::ListAllKeys, &"*", None)?;
+        self.inner.list_namespaces().await
+    }
 }
 
 /// Delays calls before passing them on, to reorder completions. Delays are set per
@@ -292,6 +301,15 @@ impl<B: Backend> Backend for Delayed<B> {
         self.wait(Operation::ListAllKeys, None).await;
         self.inner.list_all_keys().await
     }
+
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        self.wait(Operation::ListAllKeys, None).await;
+        self.inner.list_namespaces().await
+    }
 }
 
 /// Counts calls per operation (made, not necessarily successful). Shown as `Counting(inner)`.
@@ -366,6 +384,15 @@ impl<B: Backend> Backend for Counting<B> {
     async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
         self.hit(Operation::ListAllKeys);
         self.inner.list_all_keys().await
+    }
+
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        self.hit(Operation::ListAllKeys);
+        self.inner.list_namespaces().await
     }
 }
 

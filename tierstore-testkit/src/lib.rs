@@ -23,7 +23,9 @@
 
 pub mod bench;
 pub mod conformance;
+pub mod crash;
 pub mod faults;
+pub mod ldk_helpers;
 pub mod scenarios;
 pub mod servers;
 mod subject;

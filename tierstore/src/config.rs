@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use tierstore_core::layers::{BackendExt, RetryConfig};
-use tierstore_core::{Backend, Error, Routing, TierStore};
+use tierstore_core::{Backend, BackupPolicy, DEFAULT_MAX_BACKLOG, Error, Routing, TierStore};
 
 /// A TierStore configuration: the URL of each role (see [`open`](crate::open)), the routing
 /// rule, and the retry and timeout layers applied to every role.
@@ -36,6 +36,23 @@ use tierstore_core::{Backend, Error, Routing, TierStore};
 /// assert_eq!(store.primary().to_string(), "Retry(Timeout(memory:primary))");
 /// # Ok::<(), tierstore::Error>(()) }).unwrap();
 /// ```
+///
+/// With a local primary the journal defaults to a file beside it:
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let config = tierstore::Config::from_toml(&format!(r#"
+///     primary = "sqlite:{dir}/primary.db"
+///     backup = "sqlite:{dir}/backup.db"
+///     backup_policy = "deferred"
+///     max_backlog = 1000
+/// "#, dir = dir.path().display()))?;
+/// let store = config.build().await?;
+/// assert_eq!(store.journal_path(), Some(dir.path().join("primary.db.journal").as_path()));
+/// assert_eq!(store.backup_policy(), tierstore::BackupPolicy::deferred(1000));
+/// # Ok::<(), tierstore::Error>(()) }).unwrap();
+/// ```
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -54,6 +71,44 @@ pub struct Config {
     pub retry: Option<RetrySection>,
     /// Deadlines, for every role.
     pub timeout: Option<TimeoutSection>,
+    /// The journal: a path, `false` for none, or unset for the default: beside a local
+    /// primary ([`default_journal_path`]), none for a remote one.
+    pub journal: Option<JournalSetting>,
+    /// `"required"` (default): a durable write fails if the backup fails; `"deferred"`: it
+    /// succeeds once the primary and the journal have it, and the backup catches up.
+    pub backup_policy: Option<String>,
+    /// Deferred policy: writes fail once the backup is this many keys behind (default
+    /// [`DEFAULT_MAX_BACKLOG`]).
+    pub max_backlog: Option<usize>,
+}
+
+/// `journal = "PATH"` or `journal = false`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum JournalSetting {
+    /// The journal's file.
+    Path(String),
+    /// `false`: no journal (`true` means the default).
+    Enabled(bool),
+}
+
+/// Where the journal goes by default: beside the primary when it is a local file or
+/// directory (`sqlite:node/primary.db` → `node/primary.db.journal`, `file:node/data` →
+/// `node/data.journal`), `None` for other primaries (choose a local path for those).
+///
+/// ```
+/// use std::path::Path;
+///
+/// let path = tierstore::default_journal_path("sqlite:node/primary.db").unwrap();
+/// assert_eq!(path.as_deref(), Some(Path::new("node/primary.db.journal")));
+/// assert_eq!(tierstore::default_journal_path("memory:").unwrap(), None);
+/// ```
+pub fn default_journal_path(primary: &str) -> Result<Option<std::path::PathBuf>, Error> {
+    Ok(crate::local_path(primary)?.map(|path| {
+        let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(".journal");
+        path.with_file_name(name)
+    }))
 }
 
 /// The `[routing]` section.
@@ -120,6 +175,32 @@ impl Config {
             routing: RoutingConfig::default(),
             retry: None,
             timeout: None,
+            journal: None,
+            backup_policy: None,
+            max_backlog: None,
+        }
+    }
+
+    /// The journal this configuration asks for: the path given, none if `journal = false`,
+    /// else [`default_journal_path`] of the primary.
+    pub fn journal_path(&self) -> Result<Option<std::path::PathBuf>, Error> {
+        match &self.journal {
+            Some(JournalSetting::Path(path)) => Ok(Some(path.into())),
+            Some(JournalSetting::Enabled(false)) => Ok(None),
+            Some(JournalSetting::Enabled(true)) | None => default_journal_path(&self.primary),
+        }
+    }
+
+    /// The backup policy this configuration asks for.
+    pub fn backup_policy(&self) -> Result<BackupPolicy, Error> {
+        match self.backup_policy.as_deref() {
+            None | Some("required") => Ok(BackupPolicy::Required),
+            Some("deferred") => {
+                Ok(BackupPolicy::deferred(self.max_backlog.unwrap_or(DEFAULT_MAX_BACKLOG)))
+            }
+            Some(other) => Err(Error::config(format!(
+                "backup_policy = {other:?}: expected \"required\" or \"deferred\""
+            ))),
         }
     }
 
@@ -197,10 +278,16 @@ impl Config {
         Ok(backend)
     }
 
-    /// Opens every role and builds the TierStore.
+    /// Opens every role and the TierStore: with a journal (see [`journal_path`](Self::journal_path)),
+    /// through [`TierStoreBuilder::open`](tierstore_core::TierStoreBuilder::open), which
+    /// recovers from a crash and syncs the backup before returning.
     pub async fn build(&self) -> Result<TierStore, Error> {
         let routing = self.routing()?;
-        let mut builder = TierStore::builder(self.open_role(&self.primary).await?).routing(routing);
+        let policy = self.backup_policy()?;
+        let journal = self.journal_path()?;
+        let mut builder = TierStore::builder(self.open_role(&self.primary).await?)
+            .routing(routing)
+            .backup_policy(policy);
         if let Some(url) = &self.backup {
             builder = builder.backup(self.open_role(url).await?);
         }
@@ -210,7 +297,10 @@ impl Config {
         if let Some(page_size) = self.page_size {
             builder = builder.page_size(page_size);
         }
-        builder.build()
+        match journal {
+            Some(path) => builder.journal(path).open().await,
+            None => builder.open().await,
+        }
     }
 }
 
@@ -228,6 +318,19 @@ mod tests {
                 .unwrap();
         let err = config.routing().unwrap_err().to_string();
         assert!(err.contains("secondary namespace \"x\" is set while the primary"), "{err}");
+    }
+
+    #[test]
+    fn journal_and_policy_settings() {
+        let config = Config::from_toml("primary = \"file:node/data\"").unwrap();
+        assert_eq!(config.journal_path().unwrap(), Some("node/data.journal".into()));
+        let config = Config::from_toml("primary = \"sqlite:a.db\"\njournal = false").unwrap();
+        assert_eq!(config.journal_path().unwrap(), None);
+        let config = Config::from_toml("primary = \"memory:\"\njournal = \"/j\"").unwrap();
+        assert_eq!(config.journal_path().unwrap(), Some("/j".into()));
+        let config = Config::from_toml("primary = \"memory:\"\nbackup_policy = \"eventually\"");
+        let err = config.unwrap().backup_policy().unwrap_err().to_string();
+        assert!(err.contains("expected \"required\" or \"deferred\""), "{err}");
     }
 
     #[test]

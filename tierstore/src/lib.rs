@@ -34,7 +34,9 @@ mod postgres_url;
 #[cfg(feature = "s3")]
 mod s3_url;
 
-pub use config::{Config, RetrySection, RoutingConfig, TimeoutSection};
+pub use config::{
+    Config, JournalSetting, RetrySection, RoutingConfig, TimeoutSection, default_journal_path,
+};
 pub use open::{local_path, open};
 pub use tierstore_core::*;
 

@@ -176,6 +176,14 @@ impl<B: Backend> Backend for Metered<B> {
     async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
         self.run(Operation::ListAllKeys, 0, |_| 0, self.inner.list_all_keys()).await
     }
+
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        self.run(Operation::ListAllKeys, 0, |_| 0, self.inner.list_namespaces()).await
+    }
 }
 
 /// A histogram of latencies in microseconds, from 1 µs to one hour at 3 significant digits.

@@ -81,6 +81,18 @@ impl RetryConfig {
         self
     }
 
+    /// The same delays without the attempt limit, for a retrier that never gives up (the
+    /// background repairer): after the cap is reached, every delay is at most `max_delay`.
+    pub(crate) fn backoff(&self) -> impl Iterator<Item = Duration> + Send + use<> {
+        let builder = ExponentialBuilder::new()
+            .with_min_delay(self.initial_delay)
+            .with_max_delay(self.max_delay)
+            .with_factor(self.multiplier)
+            .without_max_times();
+        let builder = if self.jitter { builder.with_jitter() } else { builder };
+        builder.build()
+    }
+
     fn delays(&self) -> impl Iterator<Item = Duration> {
         let builder = ExponentialBuilder::new()
             .with_min_delay(self.initial_delay)
@@ -179,6 +191,14 @@ impl<B: Backend> Backend for Retry<B> {
 
     async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
         self.run(Operation::ListAllKeys, || self.inner.list_all_keys()).await
+    }
+
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        self.run(Operation::ListAllKeys, || self.inner.list_namespaces()).await
     }
 }
 

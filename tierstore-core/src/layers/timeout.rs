@@ -108,4 +108,12 @@ impl<B: Backend> Backend for Timeout<B> {
     async fn list_all_keys(&self) -> Result<Vec<Key>, Error> {
         self.run(Operation::ListAllKeys, &"*", self.inner.list_all_keys()).await
     }
+
+    fn store_address(&self) -> usize {
+        self.inner.store_address()
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>, Error> {
+        self.run(Operation::ListAllKeys, &"*", self.inner.list_namespaces()).await
+    }
 }

@@ -44,12 +44,64 @@ pub struct S3Server {
     filer: SocketAddr,
     access_key_id: String,
     secret_access_key: String,
+    setup: S3Setup,
+}
+
+/// Where a SeaweedFS runs and how it is reached: ports, credentials and (for
+/// [`S3Server::start_in`]) its data directory. Restarting with the same setup brings the
+/// same server back.
+#[derive(Clone)]
+pub struct S3Setup {
+    dir: Option<std::path::PathBuf>,
+    ports: Ports,
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+impl S3Setup {
+    fn new() -> io::Result<S3Setup> {
+        Ok(S3Setup {
+            dir: None,
+            ports: Ports::pick()?,
+            access_key_id: format!("tierstore{:08x}", random_u64() as u32),
+            secret_access_key: format!("{:016x}{:016x}", random_u64(), random_u64()),
+        })
+    }
+}
+
+impl fmt::Debug for S3Setup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Setup").field("dir", &self.dir).field("s3_port", &self.ports.s3).finish()
+    }
 }
 
 impl S3Server {
     /// Starts SeaweedFS on free loopback ports in a temporary directory, with fresh
     /// credentials, and waits until its S3 gateway answers requests.
     pub fn start() -> io::Result<S3Server> {
+        Self::launch(&S3Setup::new()?)
+    }
+
+    /// Starts SeaweedFS with its data in `dir`, which is kept when the server stops: stop it
+    /// and call [`start_with`](Self::start_with) with its [`setup`](Self::setup) to bring it
+    /// back on the same data, ports and credentials (an outage, as its clients see it).
+    pub fn start_in(dir: &std::path::Path) -> io::Result<S3Server> {
+        let mut setup = S3Setup::new()?;
+        setup.dir = Some(dir.to_path_buf());
+        Self::launch(&setup)
+    }
+
+    /// Starts a server as [`setup`](Self::setup) describes.
+    pub fn start_with(setup: &S3Setup) -> io::Result<S3Server> {
+        Self::launch(setup)
+    }
+
+    /// What restarts this server on the same data, ports and credentials.
+    pub fn setup(&self) -> S3Setup {
+        self.setup.clone()
+    }
+
+    fn launch(setup: &S3Setup) -> io::Result<S3Server> {
         let weed = find_program(
             "weed",
             "TIERSTORE_WEED_BIN",
@@ -58,9 +110,9 @@ impl S3Server {
         .map_err(|reason| io::Error::new(io::ErrorKind::NotFound, reason))?;
         let env = find_program("env", "TIERSTORE_TEST_ENV", &[])
             .map_err(|reason| io::Error::new(io::ErrorKind::NotFound, reason))?;
-        let ports = Ports::pick()?;
-        let access_key_id = format!("tierstore{:08x}", random_u64() as u32);
-        let secret_access_key = format!("{:016x}{:016x}", random_u64(), random_u64());
+        let ports = &setup.ports;
+        let (access_key_id, secret_access_key) =
+            (setup.access_key_id.clone(), setup.secret_access_key.clone());
         // `weed` reads its credentials from the environment; `env` sets them for it alone.
         let mut args = vec![
             format!("AWS_ACCESS_KEY_ID={access_key_id}"),
@@ -78,7 +130,10 @@ impl S3Server {
             "-s3.port.lance=0".to_owned(),
         ];
         args.extend(ports.flags());
-        let mut process = ServerProcess::start("s3", &env, &args)?;
+        let mut process = match &setup.dir {
+            Some(dir) => ServerProcess::start_in(dir, &env, &args)?,
+            None => ServerProcess::start("s3", &env, &args)?,
+        };
         let s3: SocketAddr = ([127, 0, 0, 1], ports.s3).into();
         let filer: SocketAddr = ([127, 0, 0, 1], ports.filer).into();
         let started = Instant::now();
@@ -117,6 +172,7 @@ impl S3Server {
             filer,
             access_key_id,
             secret_access_key,
+            setup: setup.clone(),
         };
         // The filer takes a moment longer than the gateway; bucket creation waits for it.
         let deadline = Instant::now() + START_TIMEOUT.saturating_sub(started.elapsed());
@@ -158,7 +214,8 @@ impl S3Server {
     /// `/buckets`). Succeeds if it exists.
     pub fn create_bucket(&self, name: &str) -> io::Result<()> {
         let (status, body) = http_request(self.filer, "POST", &format!("/buckets/{name}/"))?;
-        if (200..300).contains(&status) {
+        // 409: it exists already (e.g. after a restart on the same data).
+        if (200..300).contains(&status) || status == 409 {
             Ok(())
         } else {
             Err(io::Error::other(format!("creating bucket {name}: HTTP {status}: {body}")))
@@ -170,7 +227,8 @@ impl S3Server {
         self.process.log_tail()
     }
 
-    /// Stops the server now and deletes its directory.
+    /// Stops the server now; deletes its directory unless it is the caller's
+    /// ([`start_in`](Self::start_in)).
     pub fn stop(self) {
         self.process.stop();
     }
@@ -269,6 +327,7 @@ fn random_u64() -> u64 {
 }
 
 /// Every port `weed mini` listens on, each given explicitly.
+#[derive(Clone)]
 struct Ports {
     s3: u16,
     s3_grpc: u16,
