@@ -35,6 +35,9 @@
 //! Crate map: [`key`] validation, the [`Backend`] trait, [`routing`] rules, per-key
 //! ordering, the pagination overlay inside [`TierStore`], [`layers`] (retry, timeout,
 //! tracing, metrics) and [`repair`] tools.
+//!
+//! With the `lightning-0-2` feature, `lightning_0_2` adds lightning 0.2's traits to
+//! [`TierStore`] and [`LdkStore`] and lets lightning 0.2 stores fill any role (ldk-node 0.7).
 
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -46,6 +49,8 @@ pub mod key;
 pub mod layers;
 mod ldk;
 mod ldk_store;
+#[cfg(feature = "lightning-0-2")]
+pub mod lightning_0_2;
 mod memory;
 mod ordering;
 pub mod repair;
@@ -53,8 +58,8 @@ pub mod routing;
 mod sync;
 mod tier_store;
 
-pub use adapter::LdkBackend;
-pub use backend::{Backend, Capabilities, IntoBackend, Page};
+pub use adapter::{AdaptedStore, LdkBackend, Lightning03};
+pub use backend::{Backend, Capabilities, IntoBackend, Page, PageOrder};
 pub use error::{BoxError, Error, Operation, Tier, is_transient_io_kind};
 pub use key::{Key, KeyError, Namespace};
 pub use ldk_store::LdkStore;
