@@ -6,6 +6,7 @@ use crate::cmd::{self, cargo};
 /// which `clippy --workspace` builds, and all features, which `clippy --all-features` does).
 const FEATURE_BUILDS: &[(&str, &[&str])] = &[
     ("tierstore-core", &["--no-default-features"]),
+    ("tierstore-core", &["--no-default-features", "--features", "lightning-0-2"]),
     ("tierstore-sqlite", &["--no-default-features"]),
     ("tierstore-fs", &["--no-default-features"]),
     ("tierstore-redis", &["--no-default-features"]),
@@ -17,6 +18,7 @@ const FEATURE_BUILDS: &[(&str, &[&str])] = &[
     ("tierstore", &["--no-default-features", "--features", "redis"]),
     ("tierstore", &["--no-default-features", "--features", "s3"]),
     ("tierstore", &["--no-default-features", "--features", "aws-sdk"]),
+    ("tierstore", &["--no-default-features", "--features", "lightning-0-2"]),
     ("tierstore-cli", &["--no-default-features"]),
 ];
 
