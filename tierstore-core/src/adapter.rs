@@ -143,10 +143,12 @@ impl<S, L> LdkBackend<S, L> {
     }
 
     /// Declares what the store can promise, e.g. the creation-order resolution of a store that
-    /// orders by file modification time.
+    /// orders by file modification time. `list_all_keys` and the page order stay the
+    /// adapter's: they follow from how it is built and from the store's LDK line.
     pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
         let list_all = self.list_all_keys.is_some();
-        self.capabilities = capabilities.with_list_all_keys(list_all);
+        let order = self.capabilities.page_order;
+        self.capabilities = capabilities.with_list_all_keys(list_all).with_page_order(order);
         self
     }
 

@@ -20,12 +20,15 @@ use tierstore_core::lightning_0_2::lightning::util::persist::{
     KVStore, KVStoreSync, MigratableKVStore, migrate_kv_store_data,
 };
 use tierstore_core::{
-    Backend, Key, LdkBackend, LdkStore, MemoryBackend, Operation, PageOrder, TierStore,
+    Backend, Capabilities, Key, LdkBackend, LdkStore, MemoryBackend, Operation, PageOrder,
+    TierStore,
 };
 use tierstore_testkit::Subject;
 use tierstore_testkit::faults::{Counting, Delayed};
 
 type Fs02Backend = LdkBackend<FilesystemStore, Lightning02>;
+
+const MS: Duration = Duration::from_millis(1);
 
 async fn filesystem_0_2() -> Subject<Fs02Backend> {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -62,15 +65,21 @@ async fn adapter_declares_key_order_and_names_the_store() {
     let backend = subject.backend();
     assert_eq!(backend.capabilities().page_order, PageOrder::KeyAscending);
     assert!(backend.capabilities().list_all_keys);
+    // Declared capabilities cannot claim a creation order the emulated pages do not have.
+    let dir = tempfile::tempdir().unwrap();
+    let store = FilesystemStore::new(dir.path().join("declared"));
+    let declared = LdkBackend::from_0_2(store)
+        .with_capabilities(Capabilities::default().with_creation_order_resolution(MS));
+    assert_eq!(declared.capabilities().page_order, PageOrder::KeyAscending);
+    assert_eq!(declared.capabilities().creation_order_resolution, MS);
 
-    let bare = LdkBackend::from_0_2(FilesystemStore::new(tempfile::tempdir().unwrap().keep()));
+    let bare = LdkBackend::from_0_2(FilesystemStore::new(dir.path().join("bare")));
     assert_eq!(bare.to_string(), "ldk:FilesystemStore");
     let err = bare.list_all_keys().await.unwrap_err();
     assert!(err.to_string().contains("with_list_all_keys_from"), "{err}");
 
     // A store without `MigratableKVStore` lists its keys through a function of the caller's.
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(FilesystemStore::new(dir.path().to_path_buf()));
+    let store = Arc::new(FilesystemStore::new(dir.path().join("listed")));
     KVStoreSync::write(&*store, "payments", "", "p1", vec![1]).unwrap();
     let lister = Arc::clone(&store);
     let backend = LdkBackend::from_arc_0_2(store)

@@ -48,5 +48,6 @@ pub(crate) fn run(test_args: &[String]) -> Result<(), String> {
                 .args(["--", "-D", "warnings"]),
         )?;
     }
+    crate::ldk_node::check()?;
     crate::test::run(test_args)
 }
