@@ -27,6 +27,19 @@ impl Page {
     }
 }
 
+/// The order in which [`Backend::list_page`] returns a namespace's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PageOrder {
+    /// Newest-created first: the contract's order, kept by every backend that records
+    /// creation (SQLite, Redis, S3, memory, filesystem by modification time).
+    NewestCreatedFirst,
+    /// Ascending key order: for stores that keep no creation order and emulate pages by
+    /// sorting their keys (lightning 0.2 stores through
+    /// [`LdkBackend`](crate::LdkBackend)).
+    KeyAscending,
+}
+
 /// What a backend can promise; used by TierStore, the tools and the conformance suite.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -40,6 +53,8 @@ pub struct Capabilities {
     pub creation_order_resolution: Duration,
     /// Whether [`Backend::list_all_keys`] is implemented.
     pub list_all_keys: bool,
+    /// The order of [`Backend::list_page`].
+    pub page_order: PageOrder,
 }
 
 impl Default for Capabilities {
@@ -48,6 +63,7 @@ impl Default for Capabilities {
             durable: true,
             creation_order_resolution: Duration::ZERO,
             list_all_keys: true,
+            page_order: PageOrder::NewestCreatedFirst,
         }
     }
 }
@@ -68,6 +84,12 @@ impl Capabilities {
     /// Sets [`Capabilities::list_all_keys`].
     pub fn with_list_all_keys(mut self, supported: bool) -> Self {
         self.list_all_keys = supported;
+        self
+    }
+
+    /// Sets [`Capabilities::page_order`].
+    pub fn with_page_order(mut self, order: PageOrder) -> Self {
+        self.page_order = order;
         self
     }
 }
@@ -96,7 +118,9 @@ impl Capabilities {
 /// - [`list`](Self::list) returns every key of exactly that namespace pair, nothing from
 ///   others, in any order.
 /// - [`list_page`](Self::list_page) returns at most `limit` keys, newest-created first. An
-///   update keeps a key's position; remove then re-create moves it to the front. `next`
+///   update keeps a key's position; remove then re-create moves it to the front. (A store
+///   that keeps no creation order declares [`PageOrder::KeyAscending`] in its
+///   [`Capabilities`] and pages in key order instead.) `next`
 ///   resumes right after the last returned key even if that key has since been deleted, and
 ///   is `None` once no older key remains (it may be `Some` before an empty last page only if
 ///   the backend cannot tell). A page may hold fewer than `limit` keys before the end; callers

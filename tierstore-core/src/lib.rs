@@ -37,6 +37,9 @@
 //! tracing, metrics), [`repair`] tools, and recovery across crashes: the journal, the
 //! [`sync_record`] of each tier, [`recovery`] when a store opens, and the [`BackupPolicy`]
 //! with its background repairer.
+//!
+//! With the `lightning-0-2` feature, `lightning_0_2` adds lightning 0.2's traits to
+//! [`TierStore`] and [`LdkStore`] and lets lightning 0.2 stores fill any role (ldk-node 0.7).
 
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -50,6 +53,8 @@ pub mod key;
 pub mod layers;
 mod ldk;
 mod ldk_store;
+#[cfg(feature = "lightning-0-2")]
+pub mod lightning_0_2;
 mod memory;
 mod ordering;
 pub mod recovery;
@@ -59,8 +64,8 @@ mod sync;
 pub mod sync_record;
 mod tier_store;
 
-pub use adapter::LdkBackend;
-pub use backend::{Backend, Capabilities, IntoBackend, Page};
+pub use adapter::{AdaptedStore, LdkBackend, Lightning03};
+pub use backend::{Backend, Capabilities, IntoBackend, Page, PageOrder};
 pub use backlog::{BackupPolicy, DEFAULT_MAX_BACKLOG};
 pub use error::{BoxError, Error, Operation, Tier, is_transient_io_kind};
 pub use journal::JournalStats;

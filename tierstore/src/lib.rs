@@ -10,6 +10,7 @@
 //! | `redis` | `redis` | Redis |
 //! | `s3` (`aws-sdk`) | `s3` | object storage over `object_store` (or the AWS SDK) |
 //! | `postgres` | `postgres` | PostgreSQL, table-compatible with ldk-node |
+//! | `lightning-0-2` | `lightning_0_2` | lightning 0.2's traits, lightning 0.2 stores as tiers (ldk-node 0.7) |
 //!
 //! Backends are chosen in code, by URL with [`open`], or in a TOML [`Config`].
 //!

@@ -6,6 +6,7 @@ use crate::cmd::{self, cargo};
 /// which `clippy --workspace` builds, and all features, which `clippy --all-features` does).
 const FEATURE_BUILDS: &[(&str, &[&str])] = &[
     ("tierstore-core", &["--no-default-features"]),
+    ("tierstore-core", &["--no-default-features", "--features", "lightning-0-2"]),
     ("tierstore-sqlite", &["--no-default-features"]),
     ("tierstore-fs", &["--no-default-features"]),
     ("tierstore-redis", &["--no-default-features"]),
@@ -19,6 +20,7 @@ const FEATURE_BUILDS: &[(&str, &[&str])] = &[
     ("tierstore", &["--no-default-features", "--features", "s3"]),
     ("tierstore", &["--no-default-features", "--features", "aws-sdk"]),
     ("tierstore", &["--no-default-features", "--features", "postgres"]),
+    ("tierstore", &["--no-default-features", "--features", "lightning-0-2"]),
     ("tierstore-cli", &["--no-default-features"]),
 ];
 
@@ -48,5 +50,6 @@ pub(crate) fn run(test_args: &[String]) -> Result<(), String> {
                 .args(["--", "-D", "warnings"]),
         )?;
     }
+    crate::ldk_node::check()?;
     crate::test::run(test_args)
 }

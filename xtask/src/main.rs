@@ -2,8 +2,9 @@
 //!
 //! - `test`: installs the servers the tests need (redis-server and PostgreSQL with apt-get,
 //!   SeaweedFS with pip into a venv under `target/`), starts them on free loopback ports,
-//!   runs every test of the workspace with every server required, prints the backend × role
-//!   matrix, stops them.
+//!   runs every test of the workspace with every server required, then the ldk-node 0.7.1
+//!   integration crate (`integration/ldk-node`, outside the workspace) on the same servers,
+//!   prints the backend × role matrix, stops them.
 //! - `ci`: formatting, clippy (`-D warnings`, all targets and features), docs (`-D
 //!   warnings`), feature builds of every crate, then `test`.
 //! - `bench`: every criterion benchmark, then one Markdown report in
@@ -14,6 +15,7 @@
 mod bench;
 mod ci;
 mod cmd;
+mod ldk_node;
 mod services;
 mod test;
 mod tools;

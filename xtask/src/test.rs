@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::process::{Command, ExitStatus, Stdio};
 
 use crate::cmd::{cargo, show};
 use crate::{services, tools};
@@ -16,22 +16,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     for (key, value) in servers.env() {
         cmd.env(key, value);
     }
-    eprintln!("$ {}", show(&cmd));
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run `{}`: {e}", show(&cmd)))?;
-    let stdout = child.stdout.take().ok_or("cargo test has no stdout")?;
     let mut results = Results::default();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
-        println!("{line}");
-        results.record(&line);
-    }
-    let status = child.wait().map_err(|e| format!("waiting for cargo test: {e}"))?;
+    let status = stream(&mut cmd, &mut results)?;
+    // The ldk-node 0.7.1 integration crate, outside the workspace, on the same servers.
+    let ldk_node = stream(&mut crate::ldk_node::test_command(servers.env()), &mut results)?;
     drop(servers);
     results.print();
-    if !status.success() {
+    if !status.success() || !ldk_node.success() {
         return Err(format!("tests failed ({status}); {} failed", results.failed.len()));
     }
     if results.passed == 0 {
@@ -48,6 +39,22 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("matrix cells without a passing test: {}", missing.join(", ")));
     }
     Ok(())
+}
+
+/// Runs `cmd`, echoing its output and recording libtest's outcomes in `results`.
+fn stream(cmd: &mut Command, results: &mut Results) -> Result<ExitStatus, String> {
+    eprintln!("$ {}", show(cmd));
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run `{}`: {e}", show(cmd)))?;
+    let stdout = child.stdout.take().ok_or("cargo test has no stdout")?;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
+        println!("{line}");
+        results.record(&line);
+    }
+    child.wait().map_err(|e| format!("waiting for `{}`: {e}", show(cmd)))
 }
 
 /// Every backend the project ships, each of which must pass alone and in every role.

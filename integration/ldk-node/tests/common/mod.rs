@@ -1,0 +1,3 @@
+//! Fixtures of the ldk-node integration tests.
+
+pub mod esplora;
