@@ -66,10 +66,28 @@ impl Record {
 
     /// Writes the record to the bench directory as `<group>/<id>.json`.
     pub fn save(&self) -> std::io::Result<PathBuf> {
+        self.save_with_extra(&[])
+    }
+
+    /// Writes the record with figures beyond the standard ones (`"extra": {name: value}`,
+    /// e.g. peak memory), which the report shows after the note.
+    pub fn save_with_extra(&self, extra: &[(&str, f64)]) -> std::io::Result<PathBuf> {
         let dir = bench_dir().join(&self.group);
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{}.json", self.id));
-        std::fs::write(&path, self.to_json() + "\n")?;
+        let mut json = self.to_json();
+        if !extra.is_empty() {
+            let figures: Vec<String> = extra
+                .iter()
+                .map(|(name, value)| match value.is_finite() {
+                    true => format!("\"{}\":{value:.3}", escape(name)),
+                    false => format!("\"{}\":null", escape(name)),
+                })
+                .collect();
+            json.pop();
+            let _ = write!(json, ",\"extra\":{{{}}}}}", figures.join(","));
+        }
+        std::fs::write(&path, json + "\n")?;
         Ok(path)
     }
 }
