@@ -11,8 +11,10 @@
 //!   up until Ctrl-C (for running `cargo test` by hand against shared servers).
 
 mod bench;
+mod charts;
 mod ci;
 mod cmd;
+mod goals;
 mod services;
 mod test;
 mod tools;
