@@ -228,6 +228,80 @@ impl<'a> Group<'a> {
     }
 }
 
+/// An operation of an [`interleaved`] measurement: `op(i)` for i = 0, 1, 2, ...
+pub type Op<'a> = Box<dyn Fn(u64) -> futures::future::BoxFuture<'a, ()> + 'a>;
+
+/// Measures several loads in alternation: a warm-up round of each, then `rounds` rounds in
+/// which each load runs for `round` with its concurrency. Files one [`Record`] per load (in
+/// `group`) over all its measured rounds. On a machine whose load drifts (other processes'
+/// I/O), ratios between loads measured this way compare like with like, where loads measured
+/// one after the other for seconds each do not.
+pub fn interleaved(
+    rt: &Runtime,
+    group: &str,
+    rounds: usize,
+    round: Duration,
+    loads: Vec<(Load, Op<'_>)>,
+) -> Vec<Record> {
+    let mut totals: Vec<(Histogram<u64>, u64, Duration)> =
+        loads.iter().map(|_| (latency_histogram(), 0, Duration::ZERO)).collect();
+    let mut next = 0u64;
+    for r in 0..=rounds {
+        for ((load, op), total) in loads.iter().zip(totals.iter_mut()) {
+            let start = Instant::now();
+            let end = start + round;
+            let base = next;
+            let timed: Vec<Duration> = rt.block_on(
+                futures::stream::iter(0u64..)
+                    .map(|i| async move {
+                        let t = Instant::now();
+                        if t >= end {
+                            return None;
+                        }
+                        op(base + i).await;
+                        Some(t.elapsed())
+                    })
+                    .buffer_unordered(load.concurrency)
+                    .take_while(|d| std::future::ready(d.is_some()))
+                    .filter_map(std::future::ready)
+                    .collect(),
+            );
+            let elapsed = start.elapsed();
+            next += timed.len() as u64 + load.concurrency as u64;
+            if r == 0 {
+                continue; // warm-up
+            }
+            for d in &timed {
+                total.0.saturating_record(micros(*d));
+            }
+            total.1 += timed.len() as u64;
+            total.2 += elapsed;
+        }
+    }
+    loads
+        .into_iter()
+        .zip(totals)
+        .map(|((load, _), (histogram, ops, elapsed))| {
+            let record = Record {
+                group: group.to_owned(),
+                id: load.id,
+                concurrency: load.concurrency,
+                ops_per_sec: ops as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
+                p50_us: histogram.value_at_quantile(0.5),
+                p99_us: histogram.value_at_quantile(0.99),
+                baseline: load.baseline,
+                note: load.note,
+            };
+            eprintln!(
+                "{group}/{}: {:.0} ops/s, p50 {} us, p99 {} us",
+                record.id, record.ops_per_sec, record.p50_us, record.p99_us
+            );
+            save_or_warn(&record);
+            record
+        })
+        .collect()
+}
+
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }

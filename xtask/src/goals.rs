@@ -101,6 +101,29 @@ const GOALS: &[Goal] = &[
         unit: "x",
     },
     Goal {
+        what: "SQLite + SQLite backup, 1 in flight, vs both SQLite files written at once by \
+               hand (p50: TierStore's own cost)",
+        figure: |r| {
+            ratio(
+                p50(r, "dual_write/sqlite+sqlite_backup_c1"),
+                p50(r, "dual_write/two_sqlite_joined_c1"),
+            )
+        },
+        target: Target::AtMost(1.15),
+        unit: "x",
+    },
+    Goal {
+        what: "SQLite + filesystem backup, 1 in flight, vs both written at once by hand (p50)",
+        figure: |r| {
+            ratio(
+                p50(r, "dual_write/sqlite+fs_backup_c1"),
+                p50(r, "dual_write/sqlite_fs_joined_c1"),
+            )
+        },
+        target: Target::AtMost(1.15),
+        unit: "x",
+    },
+    Goal {
         what: "SQLite + SQLite backup, 16 in flight, vs SQLite alone (configs, writes/s)",
         figure: |r| {
             ratio(ops(r, "configs/sqlite+sqlite_backup__write"), ops(r, "configs/sqlite__write"))
