@@ -11,6 +11,8 @@
 //!   program `cargo xtask bench` builds from `bench/ldk-node-sqlite` (outside the workspace),
 //!   run right before the replica at each N when `TIERSTORE_LDK_NODE_BENCH` names it.
 //! - `disk/fsync`: 4 KiB write + fdatasync of one file, the physical reference.
+//! - `sqlite_list/first_page_<n>`: the first page of 50 keys of a namespace of n = 100 ...
+//!   100,000 keys (an index range scan).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -140,5 +142,40 @@ fn sqlite_write(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sqlite_write);
+/// First page (50 keys) of a namespace of 100 ... 100,000 keys, seeded with raw inserts.
+fn sqlite_list(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("list.db");
+    let store = rt.block_on(SqliteBackend::open(&path)).expect("opens");
+    let mut group = Group::new(c, "sqlite_list");
+    group.brief(Duration::from_secs(2));
+    for size in [100_i64, 1_000, 10_000, 100_000] {
+        let namespace = format!("n{size}");
+        let mut conn = Connection::open(&path).expect("opens");
+        let tx = conn.transaction().expect("transaction");
+        for i in 0..size {
+            tx.execute(
+                "INSERT INTO ldk_data (primary_namespace, secondary_namespace, key, value, sort_order)
+                 VALUES (?1, '', ?2, x'00', ?3)",
+                rusqlite::params![namespace, format!("k{i:06}"), i + 1],
+            )
+            .expect("seeds");
+        }
+        tx.commit().expect("commits");
+        let namespace = tierstore_core::Namespace::new(&namespace, "").expect("valid namespace");
+        let load = Load::new(format!("first_page_{size}"), 1)
+            .note(format!("SqliteBackend::list_page, first page of 50 of {size} keys"));
+        group.concurrent(&rt, load, |_| {
+            let (store, namespace) = (&store, &namespace);
+            async move {
+                let page = store.list_page(namespace, None, 50).await.expect("page");
+                assert_eq!(page.keys.len(), 50);
+            }
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sqlite_write, sqlite_list);
 criterion_main!(benches);
