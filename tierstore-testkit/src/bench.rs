@@ -208,16 +208,7 @@ impl<'a> Group<'a> {
         });
         let histogram = latencies.into_inner().expect("not poisoned");
         let (ops, elapsed) = totals.into_inner().expect("not poisoned");
-        let record = Record {
-            group: self.name.clone(),
-            id: load.id,
-            concurrency: load.concurrency,
-            ops_per_sec: ops as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
-            p50_us: histogram.value_at_quantile(0.5),
-            p99_us: histogram.value_at_quantile(0.99),
-            baseline: load.baseline,
-            note: load.note,
-        };
+        let record = Record::measured(&self.name, load, &histogram, ops, elapsed);
         save_or_warn(&record);
         record
     }
@@ -282,16 +273,7 @@ pub fn interleaved(
         .into_iter()
         .zip(totals)
         .map(|((load, _), (histogram, ops, elapsed))| {
-            let record = Record {
-                group: group.to_owned(),
-                id: load.id,
-                concurrency: load.concurrency,
-                ops_per_sec: ops as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
-                p50_us: histogram.value_at_quantile(0.5),
-                p99_us: histogram.value_at_quantile(0.99),
-                baseline: load.baseline,
-                note: load.note,
-            };
+            let record = Record::measured(group, load, &histogram, ops, elapsed);
             eprintln!(
                 "{group}/{}: {:.0} ops/s, p50 {} us, p99 {} us",
                 record.id, record.ops_per_sec, record.p50_us, record.p99_us
@@ -300,6 +282,28 @@ pub fn interleaved(
             record
         })
         .collect()
+}
+
+impl Record {
+    /// The record of `load` in `group`: `ops` operations in `elapsed`, latencies in µs.
+    fn measured(
+        group: &str,
+        load: Load,
+        latencies: &Histogram<u64>,
+        ops: u64,
+        elapsed: Duration,
+    ) -> Record {
+        Record {
+            group: group.to_owned(),
+            id: load.id,
+            concurrency: load.concurrency,
+            ops_per_sec: ops as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
+            p50_us: latencies.value_at_quantile(0.5),
+            p99_us: latencies.value_at_quantile(0.99),
+            baseline: load.baseline,
+            note: load.note,
+        }
+    }
 }
 
 fn micros(d: Duration) -> u64 {
