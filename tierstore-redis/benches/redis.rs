@@ -2,12 +2,14 @@
 //! `appendfsync always`; or `TIERSTORE_REDIS_URL`), compared with `redis-benchmark` on the
 //! same server.
 //!
-//! - `redis_write/redis_benchmark_c1`, `redis_benchmark_c16`: the real `redis-benchmark`
-//!   (package `redis-tools`) running `SET` of 4 KiB values over 1 and 16 connections, no
-//!   pipelining, random keys: what the server itself can do.
-//! - `redis_write/tierstore_c1`, `tierstore_c16`: `RedisBackend::write` of 4 KiB values to
-//!   distinct new keys, 1 and 16 in flight (each one `EVALSHA` that sets the value and indexes
-//!   the key), compared with the matching `redis-benchmark` record.
+//! - `redis_write/redis_benchmark_c<N>`: the real `redis-benchmark` (package `redis-tools`)
+//!   running `SET` of 4 KiB values over N = 1, 2, 4, 8, 16, 32 connections, no pipelining,
+//!   random keys: what the server itself can do.
+//! - `redis_write/tierstore_c<N>`: `RedisBackend::write` of 4 KiB values to distinct new
+//!   keys, N in flight (each one `EVALSHA` that sets the value and indexes the key), compared
+//!   with the matching `redis-benchmark` record.
+//! - `redis_list/first_page_<n>`: the first page (50 keys) of a namespace of n = 100 ...
+//!   100,000 keys (a sorted set per namespace).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -138,7 +140,7 @@ fn bench_write(c: &mut Criterion) {
 
     let mut group = Group::new(c, GROUP);
     group.brief(Duration::from_secs(3));
-    for concurrency in [1, 16] {
+    for concurrency in [1, 2, 4, 8, 16, 32] {
         redis_benchmark(&host, port, concurrency);
         let load = Load::new(format!("tierstore_c{concurrency}"), concurrency)
             .baseline(format!("{GROUP}/redis_benchmark_c{concurrency}"))
@@ -160,5 +162,41 @@ fn bench_write(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_write);
+fn bench_first_page(c: &mut Criterion) {
+    let rt = runtime();
+    let url = fixture::shared_url();
+    let backend = rt
+        .block_on(RedisBackend::connect(&url, &fixture::unique_prefix("bench_list")))
+        .expect("connects");
+    let mut group = Group::new(c, "redis_list");
+    group.brief(Duration::from_secs(2));
+    for size in [100, 1_000, 10_000, 100_000] {
+        let namespace = tierstore_core::Namespace::new(&format!("n{size}"), "").expect("valid");
+        rt.block_on(async {
+            use futures::{StreamExt, TryStreamExt};
+            futures::stream::iter(0..size)
+                .map(|i| {
+                    let key = namespace.key(&format!("k{i:06}")).expect("valid key");
+                    let backend = &backend;
+                    async move { backend.write(&key, Bytes::from_static(b"v")).await }
+                })
+                .buffer_unordered(64)
+                .try_collect::<()>()
+                .await
+                .expect("populates the namespace");
+        });
+        let load = Load::new(format!("first_page_{size}"), 1)
+            .note(format!("RedisBackend::list_page, first page of 50 of {size} keys"));
+        group.concurrent(&rt, load, |_| {
+            let (backend, namespace) = (&backend, &namespace);
+            async move {
+                let page = backend.list_page(namespace, None, 50).await.expect("page");
+                assert_eq!(page.keys.len(), 50);
+            }
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_write, bench_first_page);
 criterion_main!(benches);

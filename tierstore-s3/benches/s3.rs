@@ -1,10 +1,10 @@
 //! S3 backend benchmarks against the fixture's S3 server (SeaweedFS, or
 //! `TIERSTORE_S3_ENDPOINT`), each compared with the raw object_store request it is built on.
 //!
-//! - `s3/write_c1`, `s3/read_c1`, `s3/first_page_c1`: creating, reading (4 KiB values) and
-//!   fetching the first page of 50 keys of a 100-key namespace, one at a time; baselines
-//!   `s3/raw_put_c1`, `s3/raw_get_c1`, `s3/raw_list_c1` (a put, get, and a 50-object listing
-//!   of the same sizes on the same server).
+//! - `s3/write_c<N>`, `s3/read_c1`, `s3/first_page_c1`: creating (N = 1, 2, 4, 8, 16, 32 in
+//!   flight), reading (4 KiB values) and fetching the first page of 50 keys of a 100-key
+//!   namespace, one at a time; baselines `s3/raw_put_c<N>`, `s3/raw_get_c1`, `s3/raw_list_c1`
+//!   (a put, get, and a 50-object listing of the same sizes on the same server).
 //! - `s3_pagination/first_page_100` and `first_page_100000`: the first page of 100 keys of a
 //!   namespace of 100 and of 100,000 keys; the second's baseline is the first, so the ratio
 //!   shows whether a page costs O(page).
@@ -100,30 +100,32 @@ fn bench_s3(c: &mut Criterion) {
 
     let mut group = Group::new(c, "s3");
     group.brief(Duration::from_secs(3));
-    group.concurrent(
-        &rt,
-        Load::new("raw_put_c1", 1).note("object_store put of a 4 KiB object"),
-        |i| {
-            let raw = Arc::clone(&raw);
-            let path = Path::from(format!("{raw_prefix}/put/o{i}"));
-            let value = value.clone();
-            async move {
-                raw.put(&path, PutPayload::from_bytes(value)).await.expect("raw put");
-            }
-        },
-    );
-    group.concurrent(
-        &rt,
-        Load::new("write_c1", 1)
-            .baseline("s3/raw_put_c1")
-            .note("creation of a 4 KiB key: conditional put of the value + index entry"),
-        |i| {
-            let key = Key::new("payments", "", &format!("p{i}")).expect("valid key");
-            let backend = &backend;
-            let value = value.clone();
-            async move { backend.write(&key, value).await.expect("write") }
-        },
-    );
+    for c in [1, 2, 4, 8, 16, 32] {
+        group.concurrent(
+            &rt,
+            Load::new(format!("raw_put_c{c}"), c).note("object_store put of a 4 KiB object"),
+            |i| {
+                let raw = Arc::clone(&raw);
+                let path = Path::from(format!("{raw_prefix}/put/c{c}/o{i}"));
+                let value = value.clone();
+                async move {
+                    raw.put(&path, PutPayload::from_bytes(value)).await.expect("raw put");
+                }
+            },
+        );
+        group.concurrent(
+            &rt,
+            Load::new(format!("write_c{c}"), c)
+                .baseline(format!("s3/raw_put_c{c}"))
+                .note("creation of a 4 KiB key: conditional put of the value + index entry"),
+            |i| {
+                let key = Key::new("payments", "", &format!("c{c}p{i}")).expect("valid key");
+                let backend = &backend;
+                let value = value.clone();
+                async move { backend.write(&key, value).await.expect("write") }
+            },
+        );
+    }
     group.concurrent(&rt, Load::new("raw_get_c1", 1).note("object_store get of 4 KiB"), |_| {
         let raw = Arc::clone(&raw);
         let path = raw_read.clone();

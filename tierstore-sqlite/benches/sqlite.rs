@@ -1,13 +1,21 @@
-//! SQLite write throughput, durable settings (WAL, `synchronous=FULL`), against ldk-node's
-//! write path on the same schema and settings, and the disk's fsync rate.
+//! SQLite write throughput, durable settings (WAL, `synchronous=FULL`), against ldk-node
+//! 0.7.1's write path, and the disk's fsync rate.
 //!
-//! - `sqlite_write/tierstore_c1`, `tierstore_c16`: [`SqliteBackend`] writes of 4 KiB values
-//!   to distinct keys with 1 and 16 writes in flight (group commit).
-//! - `sqlite_write/ldk_node_c1`, `ldk_node_c16`: the baseline, ldk-node's `SqliteStore` write
-//!   path: one connection behind a mutex, one transaction (one fsync) per write, run on
-//!   tokio's blocking threads, same table, index and upsert.
+//! - `sqlite_write/tierstore_c<N>`: [`SqliteBackend`] writes of 4 KiB values to distinct keys
+//!   with N = 1, 2, 4, 8, 16, 32 writes in flight (group commit).
+//! - `sqlite_write/ldk_node_c<N>`: the baseline, ldk-node 0.7.1's `SqliteStore`
+//!   write path replayed through this crate's rusqlite: SQLite's default settings (rollback
+//!   journal, `synchronous=FULL`), one connection behind a mutex, one transaction per write,
+//!   `INSERT OR REPLACE`, run on tokio's blocking threads. Its baseline is the real crate:
+//! - `sqlite_write/ldk_node_real_c<N>`: ldk-node 0.7.1's own `SqliteStore`, timed by the
+//!   program `cargo xtask bench` builds from `bench/ldk-node-sqlite` (outside the workspace),
+//!   run right before the replica at each N when `TIERSTORE_LDK_NODE_BENCH` names it.
 //! - `disk/fsync`: 4 KiB write + fdatasync of one file, the physical reference.
+//! - `sqlite_list/first_page_<n>`: the first page of 50 keys of a namespace of n = 100 ...
+//!   100,000 keys (an index range scan).
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +23,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use rusqlite::Connection;
 use tierstore_core::{Backend, Bytes, Key};
 use tierstore_sqlite::SqliteBackend;
-use tierstore_testkit::bench::{Group, Load, fsync_rate, save_or_warn};
+use tierstore_testkit::bench::{Group, Load, bench_dir, fsync_rate, save_or_warn};
 use tokio::runtime::Runtime;
 
 #[path = "../tests/ldk_node/mod.rs"]
@@ -31,29 +39,67 @@ fn key(i: u64) -> Key {
     Key::new("bench", "", &format!("k{i}")).expect("valid key")
 }
 
-/// ldk-node's `SqliteStore`: one connection guarded by a mutex, autocommit (one transaction
-/// per write).
+/// ldk-node 0.7.1's `SqliteStore` write path, as released: one connection with SQLite's
+/// default settings (rollback journal, `synchronous=FULL`) behind a mutex, one autocommit
+/// transaction per write on tokio's blocking threads, after taking the key's version lock.
 struct LdkNodeStore {
     conn: Arc<Mutex<Connection>>,
+    /// ldk-node's per-key write-version locks (`write_version_locks`).
+    versions: Arc<Mutex<HashMap<String, Arc<Mutex<u64>>>>>,
+    next_version: AtomicU64,
 }
 
 impl LdkNodeStore {
     fn open(path: &std::path::Path) -> LdkNodeStore {
-        let conn = Connection::open(path).expect("opens");
-        conn.pragma_update(None, "journal_mode", "WAL").expect("WAL");
-        conn.pragma_update(None, "synchronous", "FULL").expect("synchronous");
-        ldk_node::create_v3(&conn);
-        LdkNodeStore { conn: Arc::new(Mutex::new(conn)) }
+        let conn = ldk_node::open_0_7_1(path);
+        LdkNodeStore {
+            conn: Arc::new(Mutex::new(conn)),
+            versions: Arc::default(),
+            next_version: AtomicU64::new(1),
+        }
     }
 
     async fn write(&self, key: Key, value: Bytes) {
-        let conn = Arc::clone(&self.conn);
+        let locking_key = format!("{}#{}#{}", key.primary(), key.secondary(), key.key());
+        let version = self.next_version.fetch_add(1, Ordering::Relaxed);
+        let lock = Arc::clone(
+            self.versions.lock().expect("not poisoned").entry(locking_key.clone()).or_default(),
+        );
+        let (conn, versions) = (Arc::clone(&self.conn), Arc::clone(&self.versions));
+        let value = value.to_vec();
         tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().expect("not poisoned");
-            ldk_node::write(&conn, key.primary(), key.secondary(), key.key(), &value);
+            {
+                let mut last = lock.lock().expect("not poisoned");
+                if version > *last {
+                    let conn = conn.lock().expect("not poisoned");
+                    ldk_node::write_0_7_1(&conn, key.primary(), key.secondary(), key.key(), &value);
+                    *last = version;
+                }
+            }
+            let mut versions = versions.lock().expect("not poisoned");
+            if Arc::strong_count(&lock) == 2 {
+                versions.remove(&locking_key);
+            }
         })
         .await
         .expect("write task");
+    }
+}
+
+/// Runs ldk-node 0.7.1's real `SqliteStore` at `concurrency` (the program `cargo xtask bench`
+/// builds from `bench/ldk-node-sqlite` and names in `TIERSTORE_LDK_NODE_BENCH`), which files
+/// `sqlite_write/ldk_node_real_c<concurrency>`. Skipped when the variable is not set.
+fn real_ldk_node(scratch: &std::path::Path, concurrency: usize) {
+    let Some(program) = std::env::var_os("TIERSTORE_LDK_NODE_BENCH") else { return };
+    let status = std::process::Command::new(&program)
+        .arg(bench_dir())
+        .arg(scratch)
+        .arg("4")
+        .arg(concurrency.to_string())
+        .status();
+    match status {
+        Ok(status) if status.success() => {}
+        other => panic!("{}: {other:?}", std::path::Path::new(&program).display()),
     }
 }
 
@@ -69,12 +115,14 @@ fn sqlite_write(c: &mut Criterion) {
 
     let mut group = Group::new(c, "sqlite_write");
     group.brief(Duration::from_secs(4));
-    for concurrency in [1, 16] {
+    for concurrency in [1, 2, 4, 8, 16, 32] {
+        real_ldk_node(dir.path(), concurrency);
         let baseline = LdkNodeStore::open(&dir.path().join(format!("ldk-node-{concurrency}.db")));
         group.concurrent(
             &rt,
             Load::new(format!("ldk_node_c{concurrency}"), concurrency)
-                .note("ldk-node write path: mutex-guarded connection, one transaction per write"),
+                .baseline(format!("sqlite_write/ldk_node_real_c{concurrency}"))
+                .note("replica of ldk-node 0.7.1's write path: default journal, one transaction per write"),
             |i| baseline.write(key(i), value.clone()),
         );
         let path = dir.path().join(format!("tierstore-{concurrency}.db"));
@@ -94,5 +142,40 @@ fn sqlite_write(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sqlite_write);
+/// First page (50 keys) of a namespace of 100 ... 100,000 keys, seeded with raw inserts.
+fn sqlite_list(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("list.db");
+    let store = rt.block_on(SqliteBackend::open(&path)).expect("opens");
+    let mut group = Group::new(c, "sqlite_list");
+    group.brief(Duration::from_secs(2));
+    for size in [100_i64, 1_000, 10_000, 100_000] {
+        let namespace = format!("n{size}");
+        let mut conn = Connection::open(&path).expect("opens");
+        let tx = conn.transaction().expect("transaction");
+        for i in 0..size {
+            tx.execute(
+                "INSERT INTO ldk_data (primary_namespace, secondary_namespace, key, value, sort_order)
+                 VALUES (?1, '', ?2, x'00', ?3)",
+                rusqlite::params![namespace, format!("k{i:06}"), i + 1],
+            )
+            .expect("seeds");
+        }
+        tx.commit().expect("commits");
+        let namespace = tierstore_core::Namespace::new(&namespace, "").expect("valid namespace");
+        let load = Load::new(format!("first_page_{size}"), 1)
+            .note(format!("SqliteBackend::list_page, first page of 50 of {size} keys"));
+        group.concurrent(&rt, load, |_| {
+            let (store, namespace) = (&store, &namespace);
+            async move {
+                let page = store.list_page(namespace, None, 50).await.expect("page");
+                assert_eq!(page.keys.len(), 50);
+            }
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sqlite_write, sqlite_list);
 criterion_main!(benches);

@@ -29,6 +29,10 @@ impl From<rusqlite::Error> for SchemaError {
 pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // Another process (e.g. ldk-node, or `tierstore copy`) may hold the write lock briefly.
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Keep each cached statement's plan. Without the query planner stability guarantee,
+    // SQLite (built with STAT4, as rusqlite bundles it) marks the write statement for
+    // re-preparation whenever a parameter is rebound, and re-parses it on every write.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
 }
 

@@ -2,16 +2,23 @@
 //! groups.
 //!
 //! Mutations queue on a channel. The thread takes the first, then every mutation already
-//! waiting (up to `max_batch`), applies them in one `BEGIN IMMEDIATE` transaction, each in
-//! its own savepoint so that one failing statement fails only its own caller, and commits:
-//! one fsync for the whole group. Callers are answered after the commit, so an acknowledged
-//! write is durable. While a group commits, the next one queues, so the batch size adapts to
-//! the load with no timer and no added latency at low concurrency.
+//! waiting (up to `max_batch`), applies them in one `BEGIN IMMEDIATE` transaction and
+//! commits: one fsync for the whole group. Callers are answered after the commit, so an
+//! acknowledged write is durable. While a group commits, the next one queues, so the batch
+//! size adapts to the load with no timer and no added latency at low concurrency.
+//!
+//! One failing statement fails only its own caller: SQLite undoes a failed statement alone
+//! and keeps the transaction, except after errors (I/O, disk full, ...) where it has to roll
+//! the whole transaction back, which the connection shows by being back in autocommit mode;
+//! then every mutation of the group fails. (Savepoints per mutation would give the same
+//! guarantee at the cost of two statements parsed and a statement journal per write.)
+//! `BEGIN IMMEDIATE`, `COMMIT` and the mutations are cached statements: a group parses no
+//! SQL.
 
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 use tierstore_core::Bytes;
 use tierstore_core::Key;
 use tokio::sync::oneshot;
@@ -128,23 +135,35 @@ fn commit(
         let shared = Arc::new(e);
         mutations.iter().map(|_| Err(Arc::clone(&shared))).collect()
     };
-    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => return all_failed(e),
-    };
+    if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
+        return all_failed(e);
+    }
     let mut outcomes = Vec::with_capacity(mutations.len());
     for mutation in mutations {
-        // A savepoint per mutation: a failing statement is rolled back alone.
-        let outcome = tx.savepoint().and_then(|savepoint| {
-            apply(&savepoint, statements, mutation)?;
-            savepoint.commit()
-        });
-        outcomes.push(outcome.map_err(Arc::new));
+        match apply(conn, statements, mutation) {
+            Ok(()) => outcomes.push(Ok(())),
+            // SQLite undid this statement alone: the others stand.
+            Err(e) if !conn.is_autocommit() => outcomes.push(Err(Arc::new(e))),
+            // SQLite rolled the whole transaction back: nothing of the group was applied.
+            Err(e) => return all_failed(e),
+        }
     }
-    match tx.commit() {
+    match run_cached(conn, "COMMIT") {
         Ok(()) => outcomes,
-        Err(e) => all_failed(e),
+        Err(e) => {
+            if !conn.is_autocommit() {
+                // Best effort: the next BEGIN would fail while the transaction is open.
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            all_failed(e)
+        }
     }
+}
+
+/// Runs a statement without parameters through the statement cache.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 fn apply(conn: &Connection, statements: &Statements, mutation: &Mutation) -> rusqlite::Result<()> {

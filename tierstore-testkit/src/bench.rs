@@ -66,10 +66,28 @@ impl Record {
 
     /// Writes the record to the bench directory as `<group>/<id>.json`.
     pub fn save(&self) -> std::io::Result<PathBuf> {
+        self.save_with_extra(&[])
+    }
+
+    /// Writes the record with figures beyond the standard ones (`"extra": {name: value}`,
+    /// e.g. peak memory), which the report shows after the note.
+    pub fn save_with_extra(&self, extra: &[(&str, f64)]) -> std::io::Result<PathBuf> {
         let dir = bench_dir().join(&self.group);
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{}.json", self.id));
-        std::fs::write(&path, self.to_json() + "\n")?;
+        let mut json = self.to_json();
+        if !extra.is_empty() {
+            let figures: Vec<String> = extra
+                .iter()
+                .map(|(name, value)| match value.is_finite() {
+                    true => format!("\"{}\":{value:.3}", escape(name)),
+                    false => format!("\"{}\":null", escape(name)),
+                })
+                .collect();
+            json.pop();
+            let _ = write!(json, ",\"extra\":{{{}}}}}", figures.join(","));
+        }
+        std::fs::write(&path, json + "\n")?;
         Ok(path)
     }
 }
@@ -190,16 +208,7 @@ impl<'a> Group<'a> {
         });
         let histogram = latencies.into_inner().expect("not poisoned");
         let (ops, elapsed) = totals.into_inner().expect("not poisoned");
-        let record = Record {
-            group: self.name.clone(),
-            id: load.id,
-            concurrency: load.concurrency,
-            ops_per_sec: ops as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
-            p50_us: histogram.value_at_quantile(0.5),
-            p99_us: histogram.value_at_quantile(0.99),
-            baseline: load.baseline,
-            note: load.note,
-        };
+        let record = Record::measured(&self.name, load, &histogram, ops, elapsed);
         save_or_warn(&record);
         record
     }
@@ -207,6 +216,93 @@ impl<'a> Group<'a> {
     /// Closes the criterion group.
     pub fn finish(self) {
         self.inner.finish();
+    }
+}
+
+/// An operation of an [`interleaved`] measurement: `op(i)` for i = 0, 1, 2, ...
+pub type Op<'a> = Box<dyn Fn(u64) -> futures::future::BoxFuture<'a, ()> + 'a>;
+
+/// Measures several loads in alternation: a warm-up round of each, then `rounds` rounds in
+/// which each load runs for `round` with its concurrency. Files one [`Record`] per load (in
+/// `group`) over all its measured rounds. On a machine whose load drifts (other processes'
+/// I/O), ratios between loads measured this way compare like with like, where loads measured
+/// one after the other for seconds each do not.
+pub fn interleaved(
+    rt: &Runtime,
+    group: &str,
+    rounds: usize,
+    round: Duration,
+    loads: Vec<(Load, Op<'_>)>,
+) -> Vec<Record> {
+    let mut totals: Vec<(Histogram<u64>, u64, Duration)> =
+        loads.iter().map(|_| (latency_histogram(), 0, Duration::ZERO)).collect();
+    let mut next = 0u64;
+    for r in 0..=rounds {
+        for ((load, op), total) in loads.iter().zip(totals.iter_mut()) {
+            let start = Instant::now();
+            let end = start + round;
+            let base = next;
+            let timed: Vec<Duration> = rt.block_on(
+                futures::stream::iter(0u64..)
+                    .map(|i| async move {
+                        let t = Instant::now();
+                        if t >= end {
+                            return None;
+                        }
+                        op(base + i).await;
+                        Some(t.elapsed())
+                    })
+                    .buffer_unordered(load.concurrency)
+                    .take_while(|d| std::future::ready(d.is_some()))
+                    .filter_map(std::future::ready)
+                    .collect(),
+            );
+            let elapsed = start.elapsed();
+            next += timed.len() as u64 + load.concurrency as u64;
+            if r == 0 {
+                continue; // warm-up
+            }
+            for d in &timed {
+                total.0.saturating_record(micros(*d));
+            }
+            total.1 += timed.len() as u64;
+            total.2 += elapsed;
+        }
+    }
+    loads
+        .into_iter()
+        .zip(totals)
+        .map(|((load, _), (histogram, ops, elapsed))| {
+            let record = Record::measured(group, load, &histogram, ops, elapsed);
+            eprintln!(
+                "{group}/{}: {:.0} ops/s, p50 {} us, p99 {} us",
+                record.id, record.ops_per_sec, record.p50_us, record.p99_us
+            );
+            save_or_warn(&record);
+            record
+        })
+        .collect()
+}
+
+impl Record {
+    /// The record of `load` in `group`: `ops` operations in `elapsed`, latencies in µs.
+    fn measured(
+        group: &str,
+        load: Load,
+        latencies: &Histogram<u64>,
+        ops: u64,
+        elapsed: Duration,
+    ) -> Record {
+        Record {
+            group: group.to_owned(),
+            id: load.id,
+            concurrency: load.concurrency,
+            ops_per_sec: ops as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
+            p50_us: latencies.value_at_quantile(0.5),
+            p99_us: latencies.value_at_quantile(0.99),
+            baseline: load.baseline,
+            note: load.note,
+        }
     }
 }
 

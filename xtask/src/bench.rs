@@ -1,8 +1,16 @@
-//! `cargo xtask bench`: every criterion benchmark in one run, then one Markdown report.
+//! `cargo xtask bench`: every criterion benchmark in one run, then one Markdown report and
+//! SVG charts.
 //!
 //! Benchmarks file a record per measurement (`tierstore_testkit::bench::Record`) in
 //! `target/tierstore-bench/<group>/<id>.json`; a record may name a baseline measured in the
-//! same run, and the report shows the ratio to it.
+//! same run, and the report shows the ratio to it. Before the criterion benchmarks, the run
+//! builds `bench/ldk-node-sqlite`, a crate outside the workspace (its rusqlite cannot link
+//! beside ours) that times ldk-node 0.7.1's real `SqliteStore`; the SQLite bench runs it next
+//! to its own measurements, filing `sqlite_write/ldk_node_real_c<N>`.
+//!
+//! The report (`target/bench-report.md`) has a table per group, the goals of the project's
+//! performance issues checked against this run's figures, and links to the charts
+//! (`target/bench-charts/`); the charts the README shows are also written to `docs/bench/`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,8 +18,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::cmd::{self, cargo, target_dir};
-use crate::{services, tools};
+use crate::cmd::{self, cargo, root, target_dir};
+use crate::{charts, goals, services, tools};
+
+/// Charts the README shows, copied to `docs/bench/` by every run.
+const README_CHARTS: [&str; 2] =
+    ["writes-vs-concurrency-sqlite_write.svg", charts::FIRST_PAGE_FILE];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let records_dir = target_dir().join("tierstore-bench");
@@ -21,11 +33,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     let criterion_dir = target_dir().join("criterion");
     clear_overhead(&criterion_dir)?;
+    let ldk_node = if wants_ldk_node(args) { Some(build_ldk_node_bench()?) } else { None };
     let tools = tools::ensure()?;
     let servers = services::start(&tools)?;
     let mut bench = cargo();
     bench.args(["bench", "--workspace", "--all-features", "--benches", "--"]).args(args);
     bench.env("TIERSTORE_BENCH_DIR", &records_dir);
+    if let Some(program) = ldk_node {
+        bench.env(LDK_NODE_BENCH, program);
+    }
     for (key, value) in servers.env() {
         bench.env(key, value);
     }
@@ -38,6 +54,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     let mut report = report(&records);
     report.push_str(&overhead_table(&criterion_estimates(&criterion_dir)?));
+    report.push_str(&goals::table(&records));
+    report.push_str(&first_page_table(&records));
+    let chart_dir = target_dir().join("bench-charts");
+    let drawn = charts::write(&records, &chart_dir)?;
+    report.push_str(&charts_section(&drawn));
+    publish_readme_charts(&chart_dir)?;
     let path = target_dir().join("bench-report.md");
     std::fs::write(&path, &report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("{report}");
@@ -46,10 +68,32 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// One record, as its JSON object.
-type Record = serde_json::Map<String, Value>;
+pub(crate) type Record = serde_json::Map<String, Value>;
 
 /// Every record, by `group/id`.
-type Records = BTreeMap<String, Record>;
+pub(crate) type Records = BTreeMap<String, Record>;
+
+/// Whether the criterion filter (if any) selects the SQLite write group.
+fn wants_ldk_node(args: &[String]) -> bool {
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    filters.is_empty() || filters.iter().any(|f| "sqlite_write".contains(f.as_str()))
+}
+
+/// Builds `bench/ldk-node-sqlite` (its own lock file and target directory) and returns its
+/// program, which the SQLite bench runs before each of its own measurements (env
+/// [`LDK_NODE_BENCH`]), so that replica and real crate are timed side by side.
+fn build_ldk_node_bench() -> Result<std::path::PathBuf, String> {
+    let manifest = root().join("bench/ldk-node-sqlite/Cargo.toml");
+    let target = target_dir().join("ldk-node-sqlite");
+    let mut build = cargo();
+    build.args(["build", "--release", "--locked", "--manifest-path"]).arg(&manifest);
+    build.arg("--target-dir").arg(&target);
+    cmd::run(&mut build)?;
+    Ok(target.join("release/ldk-node-sqlite-bench"))
+}
+
+/// The variable naming the real ldk-node bench program for `tierstore-sqlite`'s bench.
+const LDK_NODE_BENCH: &str = "TIERSTORE_LDK_NODE_BENCH";
 
 fn load(dir: &Path) -> Result<Records, String> {
     let mut records = Records::new();
@@ -72,12 +116,82 @@ fn read_json(file: &Path) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))
 }
 
-fn text_of<'a>(record: &'a serde_json::Map<String, Value>, field: &str) -> &'a str {
+pub(crate) fn text_of<'a>(record: &'a serde_json::Map<String, Value>, field: &str) -> &'a str {
     record.get(field).and_then(Value::as_str).unwrap_or("")
 }
 
-fn number(record: &serde_json::Map<String, Value>, field: &str) -> f64 {
+pub(crate) fn number(record: &serde_json::Map<String, Value>, field: &str) -> f64 {
     record.get(field).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+/// The record's note, followed by its `extra` figures (`{"peak RSS": "212 MB", ...}`) if any.
+fn what(record: &Record) -> String {
+    let mut note = text_of(record, "note").to_owned();
+    if let Some(Value::Object(extra)) = record.get("extra") {
+        let figures: Vec<String> = extra
+            .iter()
+            .map(|(name, value)| match value {
+                Value::String(text) => format!("{name} {text}"),
+                other => format!("{name} {other}"),
+            })
+            .collect();
+        if !figures.is_empty() {
+            let _ = write!(note, " ({})", figures.join(", "));
+        }
+    }
+    note
+}
+
+/// Per series of first-page records (see [`charts::first_page_series`]): the p50 at each
+/// namespace size, and how it grows from the smallest.
+fn first_page_table(records: &Records) -> String {
+    let series = charts::first_page_series(records);
+    if series.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "## First page against namespace size\n\n\
+         p50 latency of the first page; in brackets, the ratio to the same series' smallest \
+         namespace (O(page) listing stays near 1.0x).\n\n| series | p50 by namespace size |\n|---|---|\n",
+    );
+    for (name, points) in series {
+        let smallest = points.first().map_or(f64::NAN, |p| p.1);
+        let cells: Vec<String> = points
+            .iter()
+            .map(|(n, p50)| format!("{n}: {} ({:.2}x)", format_micros(*p50), p50 / smallest))
+            .collect();
+        let _ = writeln!(out, "| {name} | {} |", cells.join(" · "));
+    }
+    out.push('\n');
+    out
+}
+
+fn charts_section(charts: &[charts::Chart]) -> String {
+    if charts.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("## Charts\n\n");
+    for chart in charts {
+        let file = chart.path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default();
+        let _ = writeln!(out, "- [{}](bench-charts/{file})", chart.title);
+    }
+    out.push('\n');
+    out
+}
+
+/// Copies the charts the README shows to `docs/bench/` of the workspace.
+fn publish_readme_charts(chart_dir: &Path) -> Result<(), String> {
+    let docs = root().join("docs/bench");
+    std::fs::create_dir_all(&docs).map_err(|e| format!("{}: {e}", docs.display()))?;
+    for file in README_CHARTS {
+        let from = chart_dir.join(file);
+        if from.exists() {
+            std::fs::copy(&from, docs.join(file)).map_err(|e| {
+                format!("cannot copy {} to {}: {e}", from.display(), docs.display())
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn report(records: &Records) -> String {
@@ -117,7 +231,7 @@ fn report(records: &Records) -> String {
                 format_micros(number(record, "p99_us")),
                 baseline,
                 ratio,
-                text_of(record, "note"),
+                what(record),
             );
         }
         out.push('\n');
@@ -269,11 +383,11 @@ fn format_nanos(ns: f64) -> String {
     if ns >= 1000.0 { format!("{:.2} µs", ns / 1000.0) } else { format!("{ns:.0} ns") }
 }
 
-fn format_rate(ops: f64) -> String {
+pub(crate) fn format_rate(ops: f64) -> String {
     if ops >= 10_000.0 { format!("{:.0}", ops) } else { format!("{ops:.1}") }
 }
 
-fn format_micros(us: f64) -> String {
+pub(crate) fn format_micros(us: f64) -> String {
     if us.is_nan() {
         "—".to_owned()
     } else if us >= 1000.0 {

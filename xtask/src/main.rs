@@ -7,15 +7,18 @@
 //!   prints the backend × role matrix, stops them.
 //! - `ci`: formatting, clippy (`-D warnings`, all targets and features), docs (`-D
 //!   warnings`), feature builds of every crate, then `test`.
-//! - `bench`: every criterion benchmark, then one Markdown report in
-//!   `target/bench-report.md`.
+//! - `bench`: every criterion benchmark (with ldk-node's real `SqliteStore` beside the SQLite
+//!   rows), then one Markdown report in `target/bench-report.md` with the goals checked, and
+//!   SVG charts in `target/bench-charts/` (the README's two also in `docs/bench/`).
 //! - `services`: installs and starts the servers, prints their environment, and keeps them
 //!   up until Ctrl-C (for running `cargo test` by hand against shared servers).
 
 mod bench;
+mod charts;
 mod ci;
 mod cmd;
 mod ldk_node;
+mod goals;
 mod services;
 mod test;
 mod tools;
