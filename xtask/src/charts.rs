@@ -17,7 +17,7 @@ use crate::bench::{Records, number, text_of};
 /// One line of a chart: its label and its points.
 type Series = BTreeMap<String, Vec<(f64, f64)>>;
 
-/// A chart written by [`write`]: what it shows and where.
+/// A chart written by [`write()`]: what it shows and where.
 pub(crate) struct Chart {
     pub(crate) title: String,
     pub(crate) path: PathBuf,
