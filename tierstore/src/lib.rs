@@ -38,7 +38,7 @@ mod s3_url;
 pub use config::{
     Config, JournalSetting, RetrySection, RoutingConfig, TimeoutSection, default_journal_path,
 };
-pub use open::{local_path, open};
+pub use open::{OpenOptions, local_path, open, open_with};
 pub use tierstore_core::*;
 
 /// The SQLite backend (feature `sqlite`).

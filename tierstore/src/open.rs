@@ -31,6 +31,69 @@ use tierstore_core::{Backend, Error, MemoryBackend};
 /// # Ok::<(), tierstore::Error>(()) }).unwrap();
 /// ```
 pub async fn open(url: &str) -> Result<Arc<dyn Backend>, Error> {
+    open_with(url, &OpenOptions::default()).await
+}
+
+/// How [`open_with`] opens a store: whether it may create it, whether it will only be read,
+/// and the key file for encrypted stores.
+///
+/// The default is what [`open`] does: create a missing local store, read and write.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let url = format!("sqlite:{}/typo.db", dir.path().display());
+/// let err = tierstore::open_with(&url, &tierstore::OpenOptions::existing()).await.unwrap_err();
+/// assert!(err.to_string().contains("typo.db"));
+/// assert!(!dir.path().join("typo.db").exists());
+/// # }) ;
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// Create a missing local store (`sqlite:` file, `file:` directory). `false`: a missing one
+    /// is an [`Error::Config`] naming the path, and nothing is created.
+    pub create: bool,
+    /// The store will only be read: nothing is created or migrated.
+    pub read_only: bool,
+    /// The root-key file for `encrypted:` stores.
+    pub key_file: Option<std::path::PathBuf>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { create: true, read_only: false, key_file: None }
+    }
+}
+
+impl OpenOptions {
+    /// Opens only a store that exists (a source: `ls`, `get`, `verify`, `copy --from`).
+    pub fn existing() -> Self {
+        OpenOptions { create: false, ..OpenOptions::default() }
+    }
+
+    /// Only reads the store; implies [`existing`](Self::existing).
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self.create = false;
+        self
+    }
+
+    /// The root-key file for `encrypted:` stores.
+    pub fn key_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.key_file = Some(path.into());
+        self
+    }
+}
+
+/// [`open`] with [`OpenOptions`].
+pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Backend>, Error> {
+    if !options.create
+        && let Some(path) = local_path(url)?
+        && !path.exists()
+    {
+        return Err(Error::config(format!("{}: {} does not exist", redact(url), path.display())));
+    }
     let (scheme, rest) = url.split_once(':').ok_or_else(|| {
         Error::config(format!("{}: not a URL (expected SCHEME:...)", redact(url)))
     })?;
