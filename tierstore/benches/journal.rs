@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use lightning::util::persist::KVStore;
 use tierstore::s3::S3Backend;
 use tierstore::{Backend, TierStore};
-use tierstore_testkit::bench::{Group, Load, Record, fsync_rate, save_or_warn};
+use tierstore_testkit::bench::{Group, Load, Op, Record, fsync_rate, interleaved, save_or_warn};
 use tierstore_testkit::servers::s3;
 use tokio::runtime::Runtime;
 
@@ -51,28 +51,17 @@ fn s3_backup() -> Arc<dyn Backend> {
     Arc::new(backend)
 }
 
-fn writes(
-    group: &mut Group<'_>,
-    rt: &Runtime,
-    id: &str,
-    store: &TierStore,
-    baseline: Option<&str>,
-) {
+/// Writes through a TierStore's LDK `KVStore`, over [`KEYS`] keys (updates, like monitors).
+fn writes(store: TierStore) -> Op<'static> {
     let value = vec![0x5a; VALUE_SIZE];
-    for concurrency in [1, 16] {
-        let mut load = Load::new(format!("{id}__c{concurrency}"), concurrency)
-            .note(format!("4 KiB writes, {concurrency} in flight"));
-        if let Some(base) = baseline {
-            load = load.baseline(format!("journal/{base}__c{concurrency}"));
+    Box::new(move |i| {
+        let (store, value) = (store.clone(), value.clone());
+        async move {
+            let key = format!("k{:04}", i % KEYS);
+            KVStore::write(&store, "monitors", "", &key, value).await.expect("write");
         }
-        group.concurrent(rt, load, |i| {
-            let value = value.clone();
-            async move {
-                let key = format!("k{:04}", i % KEYS);
-                KVStore::write(store, "monitors", "", &key, value).await.expect("write");
-            }
-        });
-    }
+        .boxed()
+    })
 }
 
 fn bench_journal(c: &mut Criterion) {
@@ -91,7 +80,6 @@ fn bench_journal(c: &mut Criterion) {
             .build()
     });
     let plain = plain.expect("valid configuration");
-    writes(&mut group, &rt, "sqlite+sqlite_backup", &plain, None);
     let journaled = rt.block_on(async {
         TierStore::builder(sqlite(&d.join("p2.db")).await)
             .backup(sqlite(&d.join("b2.db")).await)
@@ -100,13 +88,24 @@ fn bench_journal(c: &mut Criterion) {
             .await
     });
     let journaled = journaled.expect("valid configuration");
-    writes(
-        &mut group,
-        &rt,
-        "sqlite+sqlite_backup+journal",
-        &journaled,
-        Some("sqlite+sqlite_backup"),
-    );
+    // Both stores in alternating rounds: a drifting machine load hits both alike.
+    for c in [1, 16] {
+        let note = |what: &str| format!("{what}, 4 KiB writes, {c} in flight");
+        let loads: Vec<(Load, Op<'static>)> = vec![
+            (
+                Load::new(format!("sqlite+sqlite_backup__c{c}"), c)
+                    .note(note("SQLite primary + SQLite backup, no journal")),
+                writes(plain.clone()),
+            ),
+            (
+                Load::new(format!("sqlite+sqlite_backup+journal__c{c}"), c)
+                    .baseline(format!("journal/sqlite+sqlite_backup__c{c}"))
+                    .note(note("the same with the journal")),
+                writes(journaled.clone()),
+            ),
+        ];
+        interleaved(&rt, "journal", 8, Duration::from_millis(500), loads);
+    }
     if let Some(stats) = journaled.journal_stats() {
         eprintln!(
             "journal: {} records in {} frames and {} fsyncs ({:.1} records per fsync)",

@@ -142,19 +142,19 @@ impl Journal {
             writer::lock(old, path).map_err(fail)?;
         }
         let temp = writer::compact_path(path);
-        let file = writer::write_new(&temp, &state.snapshot()).map_err(fail)?;
-        writer::lock(&file, &temp).map_err(fail)?;
+        let new = writer::write_new(&temp, &state.snapshot(), compact_at).map_err(fail)?;
+        writer::lock(&new.file, &temp).map_err(fail)?;
         std::fs::rename(&temp, path).map_err(|e| fail(format!("cannot replace it: {e}")))?;
         writer::sync_dir(path).map_err(fail)?;
         drop(lock_probe);
-        let len = file.metadata().map_err(|e| fail(format!("stat: {e}")))?.len();
 
         let counters = Arc::new(Counters::default());
         let writer = Writer {
             path: path.to_path_buf(),
-            file,
-            len,
-            compacted_len: len,
+            file: new.file,
+            len: new.len,
+            allocated: new.allocated,
+            compacted_len: new.len,
             compact_at,
             state: state.clone(),
             counters: Arc::clone(&counters),

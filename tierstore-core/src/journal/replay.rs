@@ -53,6 +53,10 @@ pub(crate) fn replay(bytes: &[u8]) -> Result<Replayed, String> {
                 at = end;
             }
             Some(Err(reason)) => return Err(format!("frame at byte {at}: {reason}")),
+            None if bytes[at..].iter().all(|&b| b == 0) => {
+                // Zeros written in advance for the records to come: free space.
+                return Ok(Replayed { state, good_len: at as u64, torn: 0, fresh: false });
+            }
             None => {
                 // A bad frame: torn if nothing valid follows it.
                 if let Some(next) = (at + 1..bytes.len()).find(|&i| valid_frame_at(bytes, i)) {
@@ -132,6 +136,25 @@ mod tests {
             assert_eq!(replayed.state.open.len(), expected_open, "cut at {cut}");
             assert_eq!(replayed.good_len as usize + replayed.torn as usize, cut);
         }
+    }
+
+    #[test]
+    fn zeros_after_the_last_frame_are_free_space_and_a_torn_frame_before_them_is_torn() {
+        let (mut bytes, ends) = file(&[vec![begin(1)], vec![begin(2), begin(3)]]);
+        let records = bytes.len();
+        bytes.resize(records + 4096, 0);
+        let replayed = replay(&bytes).unwrap();
+        assert_eq!((replayed.state.open.len(), replayed.torn), (3, 0));
+        assert_eq!(replayed.good_len as usize, records);
+        // A frame half written into the zeros: torn (the zeros after it are not counted apart).
+        let (with_third, third_ends) =
+            file(&[vec![begin(1)], vec![begin(2), begin(3)], vec![begin(4)]]);
+        let half = ends[1] + (third_ends[2] - ends[1]) / 2;
+        bytes[..half].copy_from_slice(&with_third[..half]);
+        let replayed = replay(&bytes).unwrap();
+        assert_eq!(replayed.state.open.len(), 3);
+        assert_eq!(replayed.good_len as usize, ends[1]);
+        assert_eq!(replayed.torn as usize, bytes.len() - ends[1]);
     }
 
     #[test]
