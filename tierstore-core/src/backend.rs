@@ -151,6 +151,21 @@ pub trait Backend: fmt::Display + Send + Sync + 'static {
     /// while; a later write of the same key must win over the pending removal.
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error>;
 
+    /// Stores every entry, in order, as if each were given to [`write`](Self::write) after
+    /// the previous one returned: keys new to the store are created in the order of
+    /// `entries`, and a key given twice ends with its last value.
+    ///
+    /// The batch as a whole is not atomic: on an error, the entries before the one that
+    /// failed may be stored, the later ones are not. The repair tools copy through it a page
+    /// at a time. The default writes the entries one by one; engines that can commit many
+    /// writes at once (SQLite: one transaction, one fsync) override it.
+    async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
+        for (key, value) in entries {
+            self.write(&key, value).await?;
+        }
+        Ok(())
+    }
+
     /// Every key of `namespace`, in any order.
     async fn list(&self, namespace: &Namespace) -> Result<Vec<String>, Error>;
 
@@ -216,6 +231,9 @@ macro_rules! forward_backend {
             }
             async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
                 (**self).remove(key, lazy).await
+            }
+            async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
+                (**self).write_batch(entries).await
             }
             async fn list(&self, namespace: &Namespace) -> Result<Vec<String>, Error> {
                 (**self).list(namespace).await

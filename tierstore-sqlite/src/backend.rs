@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use tierstore_core::{
@@ -245,6 +246,30 @@ impl Backend for SqliteBackend {
 
     async fn write(&self, key: &Key, value: Bytes) -> Result<(), Error> {
         self.mutate(Operation::Write, key, Mutation::Write { key: key.clone(), value }).await
+    }
+
+    /// One job for the writer thread: the entries are applied in order inside one group's
+    /// transaction, so a page of a copy costs one fsync.
+    async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
+        let keys: Vec<Key> = entries.iter().map(|(k, _)| k.clone()).collect();
+        let Some(first) = keys.first() else { return Ok(()) };
+        let failed_at = Arc::new(AtomicUsize::new(0));
+        let (reply, outcome) = oneshot::channel();
+        let mutation = Mutation::Batch { entries, failed_at: Arc::clone(&failed_at) };
+        let op = Operation::Write;
+        self.inner
+            .writer
+            .send(Job { mutation, reply })
+            .map_err(|_| Error::backend(self, op, first, "the writer thread has stopped"))?;
+        match outcome.await {
+            Ok(Ok(())) => Ok(()),
+            // Named after the entry that failed; those before it are stored.
+            Ok(Err(failure)) => {
+                let key = keys.get(failed_at.load(Ordering::Relaxed)).unwrap_or(first);
+                Err(classify(self, op, key, failure))
+            }
+            Err(_) => Err(Error::backend(self, op, first, "the writer thread stopped mid-write")),
+        }
     }
 
     async fn remove(&self, key: &Key, _lazy: bool) -> Result<(), Error> {

@@ -16,6 +16,7 @@
 //! SQL.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use rusqlite::{Connection, params};
@@ -36,8 +37,19 @@ pub(crate) struct Job {
 
 /// What to change.
 pub(crate) enum Mutation {
-    Write { key: Key, value: Bytes },
-    Remove { key: Key },
+    Write {
+        key: Key,
+        value: Bytes,
+    },
+    Remove {
+        key: Key,
+    },
+    /// Writes in order; on a failure, `failed_at` is set to the failing entry's index and the
+    /// entries after it are not applied.
+    Batch {
+        entries: Vec<(Key, Bytes)>,
+        failed_at: Arc<AtomicUsize>,
+    },
 }
 
 impl Mutation {
@@ -45,6 +57,7 @@ impl Mutation {
         match self {
             Mutation::Write { value, .. } => value.len(),
             Mutation::Remove { .. } => 0,
+            Mutation::Batch { entries, .. } => entries.iter().map(|(_, v)| v.len()).sum(),
         }
     }
 }
@@ -175,6 +188,16 @@ fn apply(conn: &Connection, statements: &Statements, mutation: &Mutation) -> rus
         Mutation::Remove { key } => {
             let mut statement = conn.prepare_cached(&statements.remove)?;
             statement.execute(params![key.primary(), key.secondary(), key.key()])?;
+        }
+        Mutation::Batch { entries, failed_at } => {
+            let mut statement = conn.prepare_cached(&statements.write)?;
+            for (index, (key, value)) in entries.iter().enumerate() {
+                let row = params![key.primary(), key.secondary(), key.key(), &value[..]];
+                if let Err(e) = statement.execute(row) {
+                    failed_at.store(index, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
         }
     }
     Ok(())

@@ -253,6 +253,35 @@ pub async fn remove_then_recreate_moves_to_front<B: Backend + ?Sized>(backend: &
     );
 }
 
+/// `write_batch` stores every entry as if written one by one: new keys are created in the
+/// batch's order (checked where the backend orders creations exactly), an existing key keeps
+/// its place, a key given twice ends with its last value, and an empty batch is a no-op.
+pub async fn write_batch_stores_every_entry_in_order<B: Backend + ?Sized>(backend: &B) {
+    let namespace = ns("monitors", "batch");
+    let k = |name: &str| namespace.key(name).expect("valid test key");
+    put(backend, &k("k0001"), b"old").await;
+    tick(backend).await;
+    let entries: Vec<(Key, Bytes)> =
+        [("k0003", "a"), ("k0001", "updated"), ("k0000", "b"), ("k0002", "c"), ("k0000", "b2")]
+            .into_iter()
+            .map(|(name, value)| (k(name), Bytes::from(value)))
+            .collect();
+    backend.write_batch(entries).await.unwrap_or_else(|e| panic!("{backend}: write_batch: {e}"));
+    backend.write_batch(Vec::new()).await.unwrap_or_else(|e| panic!("{backend}: empty: {e}"));
+    for (name, value) in [("k0000", "b2"), ("k0001", "updated"), ("k0002", "c"), ("k0003", "a")] {
+        assert_eq!(get(backend, &k(name)).await, value.as_bytes(), "{backend}: {name}");
+    }
+    let listed = flatten(&all_pages(backend, &namespace, 3).await);
+    if backend.capabilities().creation_order_resolution.is_zero() {
+        let expected = in_page_order(backend, &["k0002", "k0000", "k0003", "k0001"]);
+        assert_eq!(listed, expected, "{backend}: creation order of a batch");
+    } else {
+        let mut sorted = listed.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["k0000", "k0001", "k0002", "k0003"], "{backend}: {listed:?}");
+    }
+}
+
 /// A token still resumes right after its entry when that entry was deleted in between, and
 /// keys deleted ahead of the cursor are simply skipped.
 pub async fn token_survives_deletion_of_its_entry<B: Backend + ?Sized>(backend: &B) {
@@ -480,6 +509,7 @@ macro_rules! conformance_tests {
             page_limit_is_respected,
             update_keeps_creation_position,
             remove_then_recreate_moves_to_front,
+            write_batch_stores_every_entry_in_order,
             token_survives_deletion_of_its_entry,
             pages_are_scoped_to_their_namespace,
             malformed_token_is_invalid_input,

@@ -25,12 +25,15 @@ use crate::backend::Backend;
 use crate::error::Error;
 use crate::key::{Key, Namespace};
 use crate::sync_record::SyncRecord;
+use bytes::Bytes;
 pub(crate) use walk::{Candidate, Outcome};
 
 /// How many values are read or copied concurrently by default.
 pub const DEFAULT_CONCURRENCY: usize = 16;
 /// Keys per page when listing, by default.
 pub const DEFAULT_PAGE: usize = 1000;
+/// A copy writes a batch once it holds this many value bytes (or its page ends).
+const COPY_BATCH_BYTES: usize = 8 << 20;
 /// Keys a [`VerifyReport`] lists per kind of difference, by default.
 pub const DEFAULT_MAX_LISTED: usize = 10_000;
 
@@ -347,9 +350,13 @@ where
 
 /// Copies every key `include` accepts from `source` to `target` (restore, migration).
 ///
-/// Within a namespace, keys are written oldest first, one at a time, so the target's
-/// creation order (and thus its pagination) matches the source's; namespaces are copied
-/// concurrently. Memory holds one page token per [`DEFAULT_PAGE`] keys, not the keys.
+/// Within a namespace, keys are written oldest first, through
+/// [`Backend::write_batch`] a page (at most 8 MiB of values) at a time, so the target's
+/// creation order (and thus its pagination) matches the source's and a target that commits
+/// a batch at once (SQLite) pays one commit per batch; values are read
+/// [`Scan::concurrency`] at a time, and namespaces are copied concurrently. Memory holds one
+/// page token per [`DEFAULT_PAGE`] keys, one page of keys and one batch of values per
+/// namespace in flight, never every key.
 /// `on_copied` is called after each key with its value's size.
 pub async fn copy_all<S, T>(
     source: &S,
@@ -438,22 +445,49 @@ where
     let mut report = CopyReport::default();
     for token in tokens.iter().rev() {
         let page = source.list_page(namespace, token.as_deref(), scan.page_size).await?;
-        for name in page.keys.iter().rev() {
-            let Ok(key) = namespace.key(name) else { continue };
-            if !(scan.include)(&key) {
-                continue;
+        let keys: Vec<Key> = page
+            .keys
+            .iter()
+            .rev()
+            .filter_map(|name| namespace.key(name).ok())
+            .filter(|key| (scan.include)(key))
+            .collect();
+        // Values are read several at a time (in order) and written a batch at a time: one
+        // commit per batch where the target can (SQLite), the oldest key first.
+        let mut reads = stream::iter(keys)
+            .map(|key| async move {
+                match source.read(&key).await {
+                    Ok(value) => Ok(Some((key, value))),
+                    // Removed since we listed it: nothing to copy.
+                    Err(e) if e.is_not_found() => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .buffered(scan.concurrency.max(1));
+        let mut batch: Vec<(Key, Bytes)> = Vec::new();
+        let mut batch_bytes = 0;
+        loop {
+            let next = reads.try_next().await?;
+            let done = next.is_none();
+            if let Some((key, value)) = next.flatten() {
+                batch_bytes += value.len();
+                batch.push((key, value.into()));
             }
-            let value = match source.read(&key).await {
-                Ok(value) => value,
-                // Removed since we listed it: nothing to copy.
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
-            };
-            let len = value.len();
-            target.write(&key, value.into()).await?;
-            report.keys += 1;
-            report.bytes += len as u64;
-            on_copied(&key, len);
+            if !batch.is_empty() && (done || batch_bytes >= COPY_BATCH_BYTES) {
+                let entries = std::mem::take(&mut batch);
+                let sizes: Vec<(Key, usize)> =
+                    entries.iter().map(|(k, v)| (k.clone(), v.len())).collect();
+                target.write_batch(entries).await?;
+                for (key, len) in sizes {
+                    report.keys += 1;
+                    report.bytes += len as u64;
+                    on_copied(&key, len);
+                }
+                batch_bytes = 0;
+            }
+            if done {
+                break;
+            }
         }
     }
     Ok(report)
