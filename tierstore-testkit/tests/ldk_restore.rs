@@ -19,20 +19,25 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use lightning::chain::BlockLocator;
+use lightning::chain::channelmonitor::ChannelMonitor;
 use lightning::events::Event;
 use lightning::ln::channel_state::ChannelDetails;
+use lightning::ln::channelmanager::ChannelManagerReadArgs;
 use lightning::ln::functional_test_utils::*;
 use lightning::ln::msgs::BaseMessageHandler;
+use lightning::ln::msgs::DecodeError;
 use lightning::util::persist::{
     CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
     CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE, CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE,
     CHANNEL_MONITOR_PERSISTENCE_SECONDARY_NAMESPACE, KVStoreSync, read_channel_monitors,
 };
-use lightning::util::ser::Writeable;
+use lightning::util::ser::{ReadableArgs, Writeable};
+use lightning::util::test_channel_signer::TestChannelSigner;
 use lightning::util::test_utils::TestChainMonitor;
 use lightning_persister::fs_store::v2::FilesystemStoreV2;
 use tierstore_core::repair::{self, Scan};
-use tierstore_core::{Backend, LdkBackend, MemoryBackend, TierStore};
+use tierstore_core::{Backend, Key, LdkBackend, MemoryBackend, TierStore};
 
 /// A lightning-persister filesystem store in `dir`, as a TierStore backend.
 fn filesystem(dir: &Path, name: &str) -> Arc<dyn Backend> {
@@ -73,6 +78,28 @@ fn capacities(node: &Node<'_, '_, '_>) -> (u64, u64) {
     let channel = the_channel(node);
     assert!(channel.is_usable, "the channel is usable: {channel:?}");
     (channel.outbound_capacity_msat, channel.inbound_capacity_msat)
+}
+
+/// Reads a ChannelManager against `monitors`, as a restarting node does, and drops it.
+fn load_manager(
+    node: &Node<'_, '_, '_>,
+    manager: &[u8],
+    monitors: Vec<&ChannelMonitor<TestChannelSigner>>,
+) -> Result<(), DecodeError> {
+    let args = ChannelManagerReadArgs::new(
+        node.keys_manager,
+        node.keys_manager,
+        node.keys_manager,
+        node.fee_estimator,
+        node.chain_monitor,
+        node.tx_broadcaster,
+        node.router,
+        node.message_router,
+        node.logger,
+        node.node.get_current_config(),
+        monitors,
+    );
+    <(BlockLocator, TestChannelManager<'_, '_>)>::read(&mut &manager[..], args).map(|_| ())
 }
 
 /// The latest update id of the (single) monitor `store` holds.
@@ -180,28 +207,54 @@ fn node_restored_from_backup_reloads_its_channel_and_pays_both_ways() {
     let restored = rt.block_on(contents(new_primary.as_ref()));
     assert_eq!(restored, before_loss, "the restored primary holds what the lost one held");
 
-    // A stale backup would not pass that comparison: its monitor is older than the one the
-    // node last persisted, and a node restored from it could broadcast a revoked state.
-    let stale = rt.block_on(contents(&stale_snapshot));
-    let monitor_key = |all: &BTreeMap<String, Vec<u8>>| {
-        all.keys()
-            .find(|key| key.starts_with(CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE))
-            .cloned()
-            .expect("a monitor key")
-    };
-    assert_eq!(monitor_key(&stale), monitor_key(&before_loss));
-    assert_ne!(stale, before_loss, "a backup missing the latest monitor update is detected");
-    assert_ne!(
-        stale[&monitor_key(&stale)],
-        before_loss[&monitor_key(&before_loss)],
-        "the stale backup's monitor differs"
+    // A stale backup, one that missed A's latest monitor update, is caught twice: the
+    // library's `verify` against the restored primary names the monitor as different, and
+    // LDK refuses to load the current ChannelManager against the stale monitor, which could
+    // otherwise broadcast a revoked state.
+    let stale_report = rt
+        .block_on(repair::verify(new_primary.as_ref(), &stale_snapshot, |key| !key.is_reserved()))
+        .expect("verifies the stale snapshot");
+    assert!(!stale_report.is_consistent());
+    assert_eq!(stale_report.different.len(), 1, "the monitor differs: {stale_report:?}");
+    assert_eq!(stale_report.different[0].primary(), CHANNEL_MONITOR_PERSISTENCE_PRIMARY_NAMESPACE);
+    let stale_store = TierStore::builder(stale_snapshot).build().expect("valid configuration");
+    let stale_monitors =
+        read_channel_monitors(&stale_store, nodes[0].keys_manager, nodes[0].keys_manager)
+            .expect("the stale monitor reads");
+    assert_eq!(stale_monitors[0].1.get_latest_update_id(), after_first_payment);
+    let manager_key = Key::new(
+        CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+        CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+        CHANNEL_MANAGER_PERSISTENCE_KEY,
+    )
+    .expect("a valid key");
+    let manager = rt.block_on(new_primary.read(&manager_key)).expect("the manager was restored");
+    let refused = load_manager(&nodes[0], &manager, vec![&stale_monitors[0].1]);
+    assert!(
+        matches!(refused, Err(DecodeError::DangerousValue)),
+        "LDK refuses a monitor older than its manager: {:?}",
+        refused.err()
     );
+    // A second restore would overwrite channel state: refused without `force`.
+    let again = rt.block_on(repair::restore(
+        backup.as_ref(),
+        new_primary.as_ref(),
+        Scan::new(),
+        false,
+        &|_, _| {},
+    ));
+    assert!(again.is_err(), "a restore into a non-empty primary is refused: {again:?}");
 
-    // The restored primary and the backup form a store again.
+    // The restored primary and the backup form a store again. Its journal is new (the old
+    // one was lost with the disk), so opening compares the tiers and finds nothing to copy.
     restored_store =
         rt.block_on(open_node_a_store(Arc::clone(&new_primary), Arc::clone(&backup), &new_journal));
+    if let Some(resilver) = restored_store.last_resilver() {
+        assert_eq!((resilver.copied, resilver.removed), (0, 0), "{resilver:?}");
+    }
     let report = rt.block_on(restored_store.verify()).expect("verifies");
     assert!(report.is_consistent(), "restored primary == backup: {report:?}");
+    assert_eq!(report.compared, before_loss.len(), "{report:?}");
     assert_eq!(persisted_update_id(&restored_store, &nodes[0]), latest_update);
 
     // Reload A from the restored store alone, as lightning's `reload_node!` does but with the
@@ -281,4 +334,13 @@ fn node_restored_from_backup_reloads_its_channel_and_pays_both_ways() {
     let report = rt.block_on(restored_store.verify()).expect("verifies");
     assert!(report.is_consistent(), "primary == backup after the new payments: {report:?}");
     assert!(restored_store.divergences().is_empty(), "{:?}", restored_store.divergences());
+
+    // The new state is on the restored primary's disk: a fresh reader of its directory sees
+    // the monitor at its latest update.
+    let on_disk = rt.block_on(contents(filesystem(&new_primary_dir, "reader").as_ref()));
+    assert_eq!(on_disk, rt.block_on(contents(restored_store.primary().as_ref())));
+    let latest =
+        read_channel_monitors(&restored_store, nodes[0].keys_manager, nodes[0].keys_manager)
+            .expect("monitors read back");
+    assert_eq!(latest[0].1.get_latest_update_id(), after_b_pays);
 }
