@@ -66,6 +66,13 @@ async fn contents(backend: &dyn Backend) -> BTreeMap<String, Vec<u8>> {
     all
 }
 
+/// Two stores' contents are equal (a failure names the keys, not megabytes of values).
+fn assert_same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, what: &str) {
+    let differing: Vec<&String> =
+        a.keys().chain(b.keys()).filter(|key| a.get(*key) != b.get(*key)).collect();
+    assert!(differing.is_empty(), "{what}: keys differ: {differing:?}");
+}
+
 /// A node's only channel.
 fn the_channel(node: &Node<'_, '_, '_>) -> ChannelDetails {
     let mut channels = node.node.list_channels();
@@ -205,7 +212,7 @@ fn node_restored_from_backup_reloads_its_channel_and_pays_both_ways() {
         .expect("restores");
     assert_eq!(copied.keys, before_loss.len(), "every durable key restored: {copied:?}");
     let restored = rt.block_on(contents(new_primary.as_ref()));
-    assert_eq!(restored, before_loss, "the restored primary holds what the lost one held");
+    assert_same(&restored, &before_loss, "the restored primary holds what the lost one held");
 
     // A stale backup, one that missed A's latest monitor update, is caught twice: the
     // library's `verify` against the restored primary names the monitor as different, and
@@ -337,10 +344,9 @@ fn node_restored_from_backup_reloads_its_channel_and_pays_both_ways() {
 
     // The new state is on the restored primary's disk: a fresh reader of its directory sees
     // the monitor at its latest update.
-    let on_disk = rt.block_on(contents(filesystem(&new_primary_dir, "reader").as_ref()));
-    assert_eq!(on_disk, rt.block_on(contents(restored_store.primary().as_ref())));
-    let latest =
-        read_channel_monitors(&restored_store, nodes[0].keys_manager, nodes[0].keys_manager)
-            .expect("monitors read back");
-    assert_eq!(latest[0].1.get_latest_update_id(), after_b_pays);
+    let reader = FilesystemStoreV2::new(new_primary_dir.clone()).expect("opens the directory");
+    let on_disk = read_channel_monitors(&reader, nodes[0].keys_manager, nodes[0].keys_manager)
+        .expect("monitors read back from disk");
+    assert_eq!(on_disk.len(), 1);
+    assert_eq!(on_disk[0].1.get_latest_update_id(), after_b_pays);
 }
