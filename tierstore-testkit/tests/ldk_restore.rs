@@ -12,8 +12,12 @@
 //!
 //! The checks that make this a test of the backup, not of LDK: before the loss, `verify`
 //! finds primary and backup equal; after the restore, the new primary holds exactly what
-//! the lost one held (compared against a copy taken before the loss); and a backup snapshot
-//! that misses A's latest monitor update is shown to be caught by that same comparison.
+//! the lost one held (compared against a copy taken before the loss) and equals the backup;
+//! channel balances are those from before the loss, and move by exactly the new payments.
+//! A backup snapshot that misses A's latest monitor update is caught: `repair::verify`
+//! names the monitor as different, and LDK refuses (`DecodeError::DangerousValue`) to load
+//! the ChannelManager against the stale monitor. Restoring from that snapshot instead fails
+//! this test.
 
 use std::collections::BTreeMap;
 use std::path::Path;
