@@ -260,9 +260,9 @@ fn node_restored_from_backup_reloads_its_channel_and_pays_both_ways() {
     // one was lost with the disk), so opening compares the tiers and finds nothing to copy.
     restored_store =
         rt.block_on(open_node_a_store(Arc::clone(&new_primary), Arc::clone(&backup), &new_journal));
-    if let Some(resilver) = restored_store.last_resilver() {
-        assert_eq!((resilver.copied, resilver.removed), (0, 0), "{resilver:?}");
-    }
+    let resilver = restored_store.last_resilver().expect("a new journal resilvers the backup");
+    assert_eq!((resilver.copied, resilver.removed), (0, 0), "{resilver:?}");
+    assert_eq!(resilver.unchanged, before_loss.len() as u64, "{resilver:?}");
     let report = rt.block_on(restored_store.verify()).expect("verifies");
     assert!(report.is_consistent(), "restored primary == backup: {report:?}");
     assert_eq!(report.compared, before_loss.len(), "{report:?}");
