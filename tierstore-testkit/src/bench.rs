@@ -310,6 +310,28 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }
 
+/// A `size`-byte value of operation `i`: pseudo-random bytes (SplitMix64 seeded by `i`), so
+/// no two operations write the same value, whatever keys they reuse.
+///
+/// Benches that update keys must write new bytes: SQLite compares an overwritten cell with
+/// the old one and leaves identical pages clean, so rewriting a key with the same value
+/// commits without writing (or fsyncing) anything and would measure no write at all. A
+/// channel monitor update never repeats its bytes.
+pub fn value_of(i: u64, size: usize) -> Vec<u8> {
+    let mut state = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut value = Vec::with_capacity(size + 8);
+    while value.len() < size {
+        // SplitMix64.
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        value.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    value.truncate(size);
+    value
+}
+
 /// Saves `record`; a bench that cannot file its record still reports through criterion.
 pub fn save_or_warn(record: &Record) {
     if let Err(e) = record.save() {
@@ -360,4 +382,24 @@ pub fn fsync_rate(dir: &std::path::Path, ops: usize) -> std::io::Result<Record> 
 /// otherwise clamp at the auto-resizing histogram's initial 2 ms ceiling.)
 fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60 * 60 * 1_000_000, 3).expect("valid bounds")
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::value_of;
+
+    #[test]
+    fn values_of_different_operations_differ() {
+        let base = value_of(5, 4096);
+        assert_eq!(base.len(), 4096);
+        assert_eq!(base, value_of(5, 4096), "deterministic");
+        // Neighbours, and operations that reuse the same key of a 256- or 1024-key workload.
+        for other in [4u64, 6, 5 + 256, 5 + 1024, 5 + (1 << 32)] {
+            let value = value_of(other, 4096);
+            let same = base.iter().zip(&value).filter(|(a, b)| a == b).count();
+            assert!(same < 64, "operations 5 and {other} share {same} of 4096 bytes");
+        }
+        assert!(value_of(3, 0).is_empty());
+        assert_eq!(value_of(3, 5).len(), 5);
+    }
 }

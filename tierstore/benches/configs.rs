@@ -21,7 +21,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use lightning::util::persist::KVStore;
 use tierstore::{Backend, Bytes, Key, Routing, TierStore};
-use tierstore_testkit::bench::{Group, Load};
+use tierstore_testkit::bench::{Group, Load, value_of};
 use tierstore_testkit::servers::{redis, s3};
 use tokio::runtime::Runtime;
 
@@ -70,14 +70,14 @@ fn measure(
     baseline: &str,
     note: &str,
 ) {
-    let value = Bytes::from(vec![0x5a; VALUE_SIZE]);
     let load = |op: &str| {
         Load::new(format!("{config}__{op}"), CONCURRENCY)
             .note(note)
             .baseline(format!("configs/{baseline}__{op}"))
     };
     group.concurrent(rt, load("write"), |i| {
-        let value = value.to_vec();
+        // New bytes every time: an unchanged value is no write at all for SQLite.
+        let value = value_of(i, VALUE_SIZE);
         async move {
             let (namespace, key) = key(i);
             KVStore::write(store, namespace, "", &key, value).await.expect("write");
@@ -91,7 +91,6 @@ fn measure(
 
 /// Measures the bare backend, called directly: the baseline `<name>__write` / `<name>__read`.
 fn measure_raw(group: &mut Group<'_>, rt: &Runtime, name: &str, backend: &dyn Backend, note: &str) {
-    let value = Bytes::from(vec![0x5a; VALUE_SIZE]);
     let keys: Vec<Key> = (0..KEYS)
         .map(|i| {
             let (namespace, key) = key(i);
@@ -100,7 +99,7 @@ fn measure_raw(group: &mut Group<'_>, rt: &Runtime, name: &str, backend: &dyn Ba
         .collect();
     let keys = &keys;
     group.concurrent(rt, Load::new(format!("{name}__write"), CONCURRENCY).note(note), |i| {
-        let value = value.clone();
+        let value = Bytes::from(value_of(i, VALUE_SIZE));
         async move {
             backend.write(&keys[(i % KEYS) as usize], value).await.expect("write");
         }

@@ -21,7 +21,9 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use lightning::util::persist::KVStore;
 use tierstore::s3::S3Backend;
 use tierstore::{Backend, TierStore};
-use tierstore_testkit::bench::{Group, Load, Op, Record, fsync_rate, interleaved, save_or_warn};
+use tierstore_testkit::bench::{
+    Group, Load, Op, Record, fsync_rate, interleaved, save_or_warn, value_of,
+};
 use tierstore_testkit::servers::s3;
 use tokio::runtime::Runtime;
 
@@ -51,11 +53,11 @@ fn s3_backup() -> Arc<dyn Backend> {
     Arc::new(backend)
 }
 
-/// Writes through a TierStore's LDK `KVStore`, over [`KEYS`] keys (updates, like monitors).
+/// Writes through a TierStore's LDK `KVStore`, over [`KEYS`] keys (updates, like monitors),
+/// each with new bytes.
 fn writes(store: TierStore) -> Op<'static> {
-    let value = vec![0x5a; VALUE_SIZE];
     Box::new(move |i| {
-        let (store, value) = (store.clone(), value.clone());
+        let (store, value) = (store.clone(), value_of(i, VALUE_SIZE));
         async move {
             let key = format!("k{:04}", i % KEYS);
             KVStore::write(&store, "monitors", "", &key, value).await.expect("write");
