@@ -1,0 +1,111 @@
+//! The one error type foreign code sees, and its mapping to and from TierStore's [`Error`].
+
+use tierstore::{Error, Operation};
+
+/// Every error the bindings raise, and the errors a foreign backend raises.
+///
+/// Each variant carries a complete message: for errors from a store it names the tier, the
+/// backend and the key (`primary tier failed: my-python-store: write monitors/""/chan1: ...`).
+/// A foreign backend raises [`NotFound`](Self::NotFound) for a missing key,
+/// [`Transient`](Self::Transient) for a failure that may pass (TierStore's retry layer retries
+/// those) and [`Backend`](Self::Backend) for anything else; any other exception it lets escape
+/// arrives as [`Backend`](Self::Backend) too.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum TierStoreError {
+    /// The key does not exist.
+    #[error("{message}")]
+    NotFound {
+        /// What was not found, and where.
+        message: String,
+    },
+    /// The input was rejected (a key outside LDK's alphabet, a malformed page token, a closed
+    /// store, a wrong URL) before anything was written.
+    #[error("{message}")]
+    InvalidInput {
+        /// What was wrong, naming the offending part.
+        message: String,
+    },
+    /// A failure that may pass if the same request is sent again (connection lost, timeout).
+    #[error("{message}")]
+    Transient {
+        /// What failed, naming the backend.
+        message: String,
+    },
+    /// A permanent failure.
+    #[error("{message}")]
+    Backend {
+        /// What failed, naming the backend.
+        message: String,
+    },
+}
+
+impl TierStoreError {
+    /// The message, whichever the variant.
+    pub fn message(&self) -> &str {
+        match self {
+            TierStoreError::NotFound { message }
+            | TierStoreError::InvalidInput { message }
+            | TierStoreError::Transient { message }
+            | TierStoreError::Backend { message } => message,
+        }
+    }
+
+    pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
+        TierStoreError::InvalidInput { message: message.into() }
+    }
+
+    pub(crate) fn backend(message: impl Into<String>) -> Self {
+        TierStoreError::Backend { message: message.into() }
+    }
+
+    /// This error, raised by the foreign backend `backend` during `op` on `target`, as a
+    /// TierStore error naming that backend.
+    pub(crate) fn into_core(self, backend: &str, op: Operation, target: &str) -> Error {
+        match self {
+            TierStoreError::NotFound { .. } => Error::not_found(backend, op, target),
+            TierStoreError::InvalidInput { message } => {
+                Error::invalid_input(op, format!("{backend} rejected {target}: {message}"))
+            }
+            TierStoreError::Transient { message } => Error::transient(backend, op, target, message),
+            TierStoreError::Backend { message } => Error::backend(backend, op, target, message),
+        }
+    }
+}
+
+/// An exception the foreign code raised that is not a [`TierStoreError`] (a `KeyError`, a
+/// `RuntimeError`, ...): a permanent backend failure, never a panic.
+impl From<uniffi::UnexpectedUniFFICallbackError> for TierStoreError {
+    fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        TierStoreError::backend(format!("unexpected exception from foreign code: {}", err.reason))
+    }
+}
+
+impl From<Error> for TierStoreError {
+    fn from(err: Error) -> Self {
+        let message = err.to_string();
+        if err.is_not_found() {
+            TierStoreError::NotFound { message }
+        } else if err.io_kind() == std::io::ErrorKind::InvalidInput {
+            TierStoreError::InvalidInput { message }
+        } else if err.is_transient() {
+            TierStoreError::Transient { message }
+        } else {
+            TierStoreError::Backend { message }
+        }
+    }
+}
+
+/// LDK's traits (which the store's operations go through) return `lightning::io::Error`: its
+/// kind picks the variant, its message is TierStore's complete one.
+impl From<lightning::io::Error> for TierStoreError {
+    fn from(err: lightning::io::Error) -> Self {
+        let err = std::io::Error::from(err);
+        let message = err.to_string();
+        match err.kind() {
+            std::io::ErrorKind::NotFound => TierStoreError::NotFound { message },
+            std::io::ErrorKind::InvalidInput => TierStoreError::InvalidInput { message },
+            kind if tierstore::is_transient_io_kind(kind) => TierStoreError::Transient { message },
+            _ => TierStoreError::Backend { message },
+        }
+    }
+}
