@@ -96,7 +96,9 @@ impl From<Error> for TierStoreError {
 }
 
 /// LDK's traits (which the store's operations go through) return `lightning::io::Error`: its
-/// kind picks the variant, its message is TierStore's complete one.
+/// kind picks the variant, its message is TierStore's complete one. A transient failure whose
+/// kind says nothing (a foreign backend's `Transient`, a Redis reset) is found in the chain of
+/// sources, where TierStore's own error still is.
 impl From<lightning::io::Error> for TierStoreError {
     fn from(err: lightning::io::Error) -> Self {
         let err = std::io::Error::from(err);
@@ -104,8 +106,23 @@ impl From<lightning::io::Error> for TierStoreError {
         match err.kind() {
             std::io::ErrorKind::NotFound => TierStoreError::NotFound { message },
             std::io::ErrorKind::InvalidInput => TierStoreError::InvalidInput { message },
-            kind if tierstore::is_transient_io_kind(kind) => TierStoreError::Transient { message },
+            kind if tierstore::is_transient_io_kind(kind) || has_transient_source(&err) => {
+                TierStoreError::Transient { message }
+            }
             _ => TierStoreError::Backend { message },
         }
     }
+}
+
+/// Whether a TierStore error in `err`'s chain of sources is transient.
+fn has_transient_source(err: &std::io::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> =
+        err.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static));
+    while let Some(current) = next {
+        if current.downcast_ref::<Error>().is_some_and(Error::is_transient) {
+            return true;
+        }
+        next = current.source();
+    }
+    false
 }
