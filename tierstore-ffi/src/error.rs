@@ -119,10 +119,43 @@ fn has_transient_source(err: &std::io::Error) -> bool {
     let mut next: Option<&(dyn std::error::Error + 'static)> =
         err.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static));
     while let Some(current) = next {
-        if current.downcast_ref::<Error>().is_some_and(Error::is_transient) {
+        // TierStore's tier error holds the backend's as a `Box<Error>`, which is the
+        // `dyn Error` its `source()` hands out.
+        let core = current
+            .downcast_ref::<Error>()
+            .or_else(|| current.downcast_ref::<Box<Error>>().map(|boxed| &**boxed));
+        if core.is_some_and(Error::is_transient) {
             return true;
         }
         next = current.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tierstore::Tier;
+
+    #[test]
+    fn kinds_survive_the_ldk_error() {
+        let ldk = |e: Error| TierStoreError::from(lightning::io::Error::from(e));
+        let transient = Error::transient("py", Operation::Write, "a/b/c", "reset");
+        assert!(matches!(ldk(transient.in_tier(Tier::Backup)), TierStoreError::Transient { .. }));
+        let permanent = Error::backend("py", Operation::Write, "a/b/c", "full");
+        let err = ldk(permanent.in_tier(Tier::Primary));
+        assert!(matches!(err, TierStoreError::Backend { .. }), "{err:?}");
+        assert_eq!(err.message(), "primary tier failed: py: write a/b/c: full");
+        let missing = Error::not_found("py", Operation::Read, "a/b/c").in_tier(Tier::Primary);
+        assert!(matches!(ldk(missing), TierStoreError::NotFound { .. }));
+        let invalid = Error::invalid_input(Operation::Read, "key is empty");
+        assert!(matches!(ldk(invalid), TierStoreError::InvalidInput { .. }));
+    }
+
+    #[test]
+    fn unexpected_foreign_exceptions_are_backend_errors() {
+        let err = TierStoreError::from(uniffi::UnexpectedUniFFICallbackError::new("KeyError"));
+        assert!(matches!(err, TierStoreError::Backend { .. }));
+        assert!(err.message().contains("KeyError"));
+    }
 }

@@ -4,7 +4,7 @@
 //! and never panic.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tierstore::{Backend, Key, MemoryBackend, Namespace, Tier};
 use tierstore_ffi::{
