@@ -238,15 +238,15 @@ impl Backend for ForeignAdapter {
             return Err(self.broken(op, namespace, what));
         }
         self.check_keys(op, namespace, &page.keys)?;
-        if let Some(next) = &page.next_token {
-            if next.is_empty() || next.len() > MAX_TOKEN_LEN || next.chars().any(char::is_control) {
-                let shown: String = next.chars().take(64).collect();
-                let what = format!(
-                    "a malformed page token {shown:?} (tokens are 1 to {MAX_TOKEN_LEN} bytes \
-                     of printable text)"
-                );
-                return Err(self.broken(op, namespace, what));
-            }
+        if let Some(next) = &page.next_token
+            && (next.is_empty() || next.len() > MAX_TOKEN_LEN || next.chars().any(char::is_control))
+        {
+            let shown: String = next.chars().take(64).collect();
+            let what = format!(
+                "a malformed page token {shown:?} (tokens are 1 to {MAX_TOKEN_LEN} bytes of \
+                 printable text)"
+            );
+            return Err(self.broken(op, namespace, what));
         }
         Ok(Page::new(page.keys, page.next_token))
     }

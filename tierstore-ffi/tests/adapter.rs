@@ -3,8 +3,8 @@
 //! (malformed keys and tokens, errors, panics), which must give errors naming the backend
 //! and never panic.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tierstore::{Backend, Key, MemoryBackend, Namespace, Tier};
 use tierstore_ffi::{
