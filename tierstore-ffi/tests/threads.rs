@@ -93,3 +93,58 @@ fn a_journaled_store_reopens_after_close() {
     assert_eq!(store.read("ns".into(), "".into(), "journaled".into()).unwrap(), b"journaled");
     store.close().unwrap();
 }
+
+/// A foreign backend that itself uses another store from its callbacks (which run on the
+/// bindings' blocking threads): the nested blocking call must not deadlock or panic.
+struct Nested {
+    inner: Arc<TierStore>,
+}
+
+impl tierstore_ffi::ForeignBackend for Nested {
+    fn name(&self) -> String {
+        "nested".into()
+    }
+    fn read(&self, p: String, s: String, k: String) -> Result<Vec<u8>, TierStoreError> {
+        self.inner.read(p, s, k)
+    }
+    fn write(&self, p: String, s: String, k: String, v: Vec<u8>) -> Result<(), TierStoreError> {
+        self.inner.write(p, s, k, v)
+    }
+    fn remove(&self, p: String, s: String, k: String, lazy: bool) -> Result<(), TierStoreError> {
+        self.inner.remove(p, s, k, lazy)
+    }
+    fn list(&self, p: String, s: String) -> Result<Vec<String>, TierStoreError> {
+        self.inner.list(p, s)
+    }
+    fn list_page(
+        &self,
+        p: String,
+        s: String,
+        token: Option<String>,
+        _limit: u32,
+    ) -> Result<tierstore_ffi::KeyPage, TierStoreError> {
+        self.inner.list_page(p, s, token)
+    }
+    fn list_all_keys(&self) -> Result<Vec<tierstore_ffi::StoreKey>, TierStoreError> {
+        self.inner.list_all_keys()
+    }
+}
+
+#[test]
+fn a_foreign_backend_may_call_a_store_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = sqlite_store(&dir);
+    let outer = TierStoreBuilder::new()
+        .primary_backend(Arc::new(Nested { inner: Arc::clone(&inner) }))
+        .build()
+        .unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let outer = &outer;
+            s.spawn(move || (0..10).for_each(|i| round_trip(outer, &format!("n{t}k{i}"))));
+        }
+    });
+    assert_eq!(inner.list("ns".into(), "".into()).unwrap().len(), 40);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async { round_trip(&outer, "from-runtime") });
+}

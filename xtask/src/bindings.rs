@@ -126,15 +126,21 @@ pub(crate) fn pytest_command(env: &[(String, String)]) -> Result<Command, String
 /// A pytest `-v` result line (`path::test PASSED [ 10%]`) as libtest writes it
 /// (`test path::test ... ok`), so that `cargo xtask test` counts both alike.
 pub(crate) fn libtest_line(line: &str) -> Option<String> {
-    let mut words = line.split_whitespace();
-    let name = words.next().filter(|name| name.contains(".py::"))?;
-    let outcome = match words.next()? {
-        "PASSED" | "XFAIL" => "ok",
-        "FAILED" | "ERROR" | "XPASS" => "FAILED",
-        "SKIPPED" => "ignored",
-        _ => return None,
-    };
-    Some(format!("test {name} ... {outcome}"))
+    if !line.split_whitespace().next()?.contains(".py::") {
+        return None;
+    }
+    // Parametrized ids may hold spaces: the outcome is the first word that is one.
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (at, outcome) = words.iter().enumerate().skip(1).find_map(|(i, word)| {
+        let outcome = match *word {
+            "PASSED" | "XFAIL" => "ok",
+            "FAILED" | "ERROR" | "XPASS" => "FAILED",
+            "SKIPPED" => "ignored",
+            _ => return None,
+        };
+        Some((i, outcome))
+    })?;
+    Some(format!("test {} ... {outcome}", words[..at].join(" ")))
 }
 
 fn io_error(path: &Path, err: std::io::Error) -> String {
@@ -164,5 +170,9 @@ mod tests {
         );
         assert_eq!(libtest_line("FAILED tests/test_x.py::test_y - AssertionError"), None);
         assert_eq!(libtest_line("test a::b ... ok"), None);
+        assert_eq!(
+            libtest_line("t.py::test_k[('m', 'bad key')] PASSED [ 50%]").as_deref(),
+            Some("test t.py::test_k[('m', 'bad key')] ... ok")
+        );
     }
 }
