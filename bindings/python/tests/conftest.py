@@ -114,7 +114,10 @@ def store(tmp_path, role, backend):
 def cli():
     """The `tierstore` command, built with every backend (a no-op when already built)."""
     subprocess.run(
-        [os.environ.get("CARGO", "cargo"), "build", "--quiet", "-p", "tierstore-cli", "--features", "redis,s3,postgres"],
+        [
+            os.environ.get("CARGO", "cargo"),
+            *("build", "--quiet", "-p", "tierstore-cli", "--features", "redis,s3,postgres"),
+        ],
         cwd=ROOT,
         check=True,
     )
