@@ -10,10 +10,13 @@
 //! - `bench`: every criterion benchmark (with ldk-node's real `SqliteStore` beside the SQLite
 //!   rows), then one Markdown report in `target/bench-report.md` with the goals checked, and
 //!   SVG charts in `target/bench-charts/` (the README's two also in `docs/bench/`).
+//! - `bindings`: uniffi bindings of `tierstore-ffi` (Python as an importable package, Kotlin
+//!   and Swift sources) under `target/bindings/`; `test` builds them and runs pytest.
 //! - `services`: installs and starts the servers, prints their environment, and keeps them
 //!   up until Ctrl-C (for running `cargo test` by hand against shared servers).
 
 mod bench;
+mod bindings;
 mod charts;
 mod ci;
 mod cmd;
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "ci" => ci::run(rest),
         "bench" => bench::run(rest),
+        "bindings" => bindings::run_task(rest),
         "services" => services::run(rest),
         "help" | "-h" | "--help" => {
             eprintln!("{}", USAGE);
@@ -57,4 +61,5 @@ tasks:
   test [-- <cargo test args>]   every test, with every server (installs and starts them)
   ci                            fmt, clippy, docs, feature builds, then test
   bench [<filter>]              every benchmark, report in target/bench-report.md
-  services                      start the test servers and wait (Ctrl-C stops them)";
+  services                      start the test servers and wait (Ctrl-C stops them)
+  bindings [python|kotlin|swift|all]  uniffi bindings in target/bindings/ (Python: a package)";

@@ -20,9 +20,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let status = stream(&mut cmd, &mut results)?;
     // The ldk-node 0.7.1 integration crate, outside the workspace, on the same servers.
     let ldk_node = stream(&mut crate::ldk_node::test_command(servers.env()), &mut results)?;
+    // The Python bindings' tests (pytest), on the same servers.
+    let python = stream(&mut crate::bindings::pytest_command(servers.env())?, &mut results)?;
     drop(servers);
     results.print();
-    if !status.success() || !ldk_node.success() {
+    if !status.success() || !ldk_node.success() || !python.success() {
         return Err(format!("tests failed ({status}); {} failed", results.failed.len()));
     }
     if results.passed == 0 {
@@ -73,6 +75,8 @@ struct Results {
 
 impl Results {
     fn record(&mut self, line: &str) {
+        let pytest = crate::bindings::libtest_line(line);
+        let line = pytest.as_deref().unwrap_or(line);
         let Some(rest) = line.strip_prefix("test ") else { return };
         let Some((name, outcome)) = rest.rsplit_once(" ... ") else { return };
         let ok = match outcome.trim() {

