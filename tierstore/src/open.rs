@@ -345,6 +345,29 @@ mod tests {
         assert!(reader.write(&key, "w".into()).await.is_err(), "a read-only store took a write");
     }
 
+    /// A node must start during an outage of its backup: remote URLs open while their server
+    /// is down (nothing listens on port 1), and fail their operations transiently.
+    #[cfg(all(feature = "redis", feature = "s3"))]
+    #[tokio::test]
+    async fn remote_urls_open_while_their_server_is_down() {
+        let redis = open("redis://127.0.0.1:1/0?prefix=down").await.expect("redis opens");
+        let key = tierstore_core::Key::new("monitors", "", "k").unwrap();
+        let err = redis.read(&key).await.unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        let mut urls =
+            vec!["s3://bucket/node?endpoint=http://127.0.0.1:1&allow_http=true&region=r"];
+        if cfg!(feature = "aws-sdk") {
+            urls.push(
+                "s3://bucket/node?endpoint=http://127.0.0.1:1&allow_http=true&region=r&client=aws-sdk",
+            );
+        }
+        for url in urls {
+            let opened = tokio::time::timeout(std::time::Duration::from_secs(30), open(url)).await;
+            let backend = opened.expect("does not wait for the server");
+            assert!(backend.is_ok(), "{url}: {:?}", backend.err());
+        }
+    }
+
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(redact("redis://user:secret@host:6379/0"), "redis://user:***@host:6379/0");
