@@ -287,6 +287,27 @@ fn non_terminal_output_is_one_summary_line() {
     }
 }
 
+/// The binary has every backend: a remote URL whose server is down fails with the server's
+/// error, in one line, never with "needs the … cargo feature".
+#[test]
+fn remote_backends_are_built_in() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "redis://127.0.0.1:1/0?prefix=p",
+        "s3://b/p?endpoint=http://127.0.0.1:1&allow_http=true&region=r",
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_tierstore"))
+            .current_dir(dir.path())
+            .args(["ls", url])
+            .env("AWS_ACCESS_KEY_ID", "id")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .output()
+            .unwrap();
+        assert_one_line_error(&output, "127.0.0.1:1");
+        assert!(!stderr(&output).contains("cargo feature"), "{}", stderr(&output));
+    }
+}
+
 #[test]
 fn ls_hides_the_sync_record() {
     let dir = tempfile::tempdir().unwrap();

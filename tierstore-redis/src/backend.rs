@@ -118,7 +118,7 @@ impl RedisBackend {
             Ok(_) => {}
             Err(e) if is_transient(&e) => {
                 let e = scrub(e, password.as_deref());
-                tracing::warn!(backend = %name, error = %e, "redis unreachable; connecting on first use");
+                tracing::info!(backend = %name, error = %e, "redis unreachable; connecting on first use");
             }
             Err(e) => return Err(open_error(e)),
         }
