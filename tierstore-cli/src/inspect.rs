@@ -6,9 +6,12 @@ use std::path::PathBuf;
 use clap::Args;
 use tierstore::Bytes;
 
-use crate::{CliResult, keyarg};
+use crate::exit::CliResult;
+use crate::keyarg;
+use crate::stores::Stores;
 
-/// `tierstore ls URL [NAMESPACE]`
+/// `tierstore ls URL [NAMESPACE]`: TierStore's own bookkeeping (the reserved namespace) is
+/// not shown; an empty store is noted on stderr.
 #[derive(Debug, Args)]
 pub(crate) struct LsArgs {
     /// The store.
@@ -20,18 +23,29 @@ pub(crate) struct LsArgs {
     pages: bool,
 }
 
-pub(crate) async fn ls(args: LsArgs) -> CliResult {
-    let backend = tierstore::open(&args.url).await?;
+pub(crate) async fn ls(stores: &Stores, args: LsArgs) -> CliResult {
+    let backend = stores.source(&args.url).await?;
     let mut out = std::io::stdout().lock();
     let Some(namespace) = args.namespace.as_deref() else {
         let mut keys = backend.list_all_keys().await?;
+        keys.retain(|key| !key.is_reserved());
         keys.sort();
+        if keys.is_empty() {
+            eprintln!("note: {backend} is empty");
+        }
         for key in keys {
             writeln!(out, "{key}")?;
         }
         return Ok(());
     };
     let namespace = keyarg::namespace(namespace)?;
+    if namespace.is_reserved() {
+        return Err(format!(
+            "namespace {namespace}: TierStore's own bookkeeping (`{}`), not data",
+            tierstore::key::RESERVED_NAMESPACE
+        )
+        .into());
+    }
     if !args.pages {
         let mut keys = backend.list(&namespace).await?;
         keys.sort();
@@ -68,9 +82,9 @@ pub(crate) struct GetArgs {
     output: Option<PathBuf>,
 }
 
-pub(crate) async fn get(args: GetArgs) -> CliResult {
+pub(crate) async fn get(stores: &Stores, args: GetArgs) -> CliResult {
     let key = keyarg::key(&args.key)?;
-    let backend = tierstore::open(&args.url).await?;
+    let backend = stores.source(&args.url).await?;
     let value = backend.read(&key).await?;
     match args.output {
         Some(path) => std::fs::write(&path, &value)
@@ -95,7 +109,7 @@ pub(crate) struct PutArgs {
     file: Option<PathBuf>,
 }
 
-pub(crate) async fn put(args: PutArgs) -> CliResult {
+pub(crate) async fn put(stores: &Stores, args: PutArgs) -> CliResult {
     let key = keyarg::key(&args.key)?;
     let value = match (args.value, args.file) {
         (Some(text), _) => text.into_bytes(),
@@ -108,7 +122,7 @@ pub(crate) async fn put(args: PutArgs) -> CliResult {
             buf
         }
     };
-    let backend = tierstore::open(&args.url).await?;
+    let backend = stores.target(&args.url).await?;
     backend.write(&key, Bytes::from(value)).await?;
     Ok(())
 }
@@ -125,9 +139,9 @@ pub(crate) struct RmArgs {
     lazy: bool,
 }
 
-pub(crate) async fn rm(args: RmArgs) -> CliResult {
+pub(crate) async fn rm(stores: &Stores, args: RmArgs) -> CliResult {
     let key = keyarg::key(&args.key)?;
-    let backend = tierstore::open(&args.url).await?;
+    let backend = stores.existing(&args.url).await?;
     backend.remove(&key, args.lazy).await?;
     Ok(())
 }

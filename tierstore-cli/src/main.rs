@@ -1,24 +1,43 @@
-//! `tierstore`: run the demo workload, inspect stores, copy (migrate, restore) and verify them.
+//! `tierstore`: run the demo workload, inspect stores, copy (migrate), verify, resilver and
+//! restore them.
 
 mod demo;
+mod exit;
 mod inspect;
 mod keyarg;
+mod progress;
+mod recovery;
+mod stores;
 mod transfer;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Tiered persistence for LDK nodes: demo, inspect, copy and verify stores.
+/// Tiered persistence for LDK nodes: demo, inspect, copy, verify, resilver and restore
+/// stores.
 ///
 /// Stores are named by URL: memory:, sqlite:PATH, file:DIR, redis://HOST/DB?prefix=P,
 /// s3://BUCKET/PREFIX?endpoint=URL, postgres://USER@HOST/DB?table=T (password from
-/// PGPASSWORD or ~/.pgpass) (each needs its cargo feature).
+/// PGPASSWORD or ~/.pgpass). A store read from (ls, get, verify, copy --from, restore
+/// --from, resilver --primary) must exist: a mistyped path fails, naming it, and creates
+/// nothing.
 #[derive(Debug, Parser)]
-#[command(name = "tierstore", version)]
+#[command(name = "tierstore", version, after_help = exit::HELP)]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Settings every command takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Global {
+    /// The root-key file for encrypted stores.
+    #[arg(long, global = true, env = "TIERSTORE_KEY_FILE", value_name = "PATH")]
+    pub(crate) key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -33,17 +52,25 @@ enum Command {
     Put(inspect::PutArgs),
     /// Remove one key.
     Rm(inspect::RmArgs),
-    /// Copy every key from one store to another (migration, restore), then verify.
+    /// Copy every key from one store to another (migration), then verify.
     Copy(transfer::CopyArgs),
-    /// Compare two stores and list the keys that are missing or different.
+    /// Compare two stores and list the keys that are missing or different (exit code 3).
     Verify(transfer::VerifyArgs),
+    /// Make a backup equal its primary, copying only the differences.
+    Resilver(recovery::ResilverArgs),
+    /// Restore a lost primary from its backup, into an empty store.
+    Restore(recovery::RestoreArgs),
 }
 
-/// What a command reports when it fails: one readable line.
-type CliResult = Result<(), Box<dyn std::error::Error>>;
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` are "errors" printed on stdout, with success.
+            let _ = e.print();
+            return if e.use_stderr() { exit::USAGE } else { exit::OK }.into();
+        }
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -55,25 +82,22 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return exit::ERROR.into();
         }
     };
-    let result: CliResult = runtime.block_on(async {
+    let stores = stores::Stores::new(&cli.global);
+    let result: exit::CliResult = runtime.block_on(async {
         match cli.command {
-            Command::Demo(args) => demo::run(args).await,
-            Command::Ls(args) => inspect::ls(args).await,
-            Command::Get(args) => inspect::get(args).await,
-            Command::Put(args) => inspect::put(args).await,
-            Command::Rm(args) => inspect::rm(args).await,
-            Command::Copy(args) => transfer::copy(args).await,
-            Command::Verify(args) => transfer::verify(args).await,
+            Command::Demo(args) => demo::run(&stores, args).await,
+            Command::Ls(args) => inspect::ls(&stores, args).await,
+            Command::Get(args) => inspect::get(&stores, args).await,
+            Command::Put(args) => inspect::put(&stores, args).await,
+            Command::Rm(args) => inspect::rm(&stores, args).await,
+            Command::Copy(args) => transfer::copy(&stores, args).await,
+            Command::Verify(args) => transfer::verify(&stores, args).await,
+            Command::Resilver(args) => recovery::resilver(&stores, args).await,
+            Command::Restore(args) => recovery::restore(&stores, args).await,
         }
     });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit::report(result)
 }

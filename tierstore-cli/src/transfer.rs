@@ -1,19 +1,20 @@
-//! `copy` and `verify`: between two stores.
+//! `copy` and `verify`: between two stores, streamed (no list of every key in memory).
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
-use tierstore::repair::{self, VerifyReport};
+use tierstore::repair::{self, Scan, VerifyReport};
 use tierstore::{Key, Routing, RoutingRule};
 
-use crate::CliResult;
+use crate::exit::{CliResult, Differences};
+use crate::progress::{self, Progress};
+use crate::stores::{self, Stores};
 
 /// `tierstore copy --from URL --to URL`
 #[derive(Debug, Args)]
 pub(crate) struct CopyArgs {
-    /// The store to copy from.
+    /// The store to copy from (must exist).
     #[arg(long)]
     from: String,
-    /// The store to copy into.
+    /// The store to copy into (created if missing).
     #[arg(long)]
     to: String,
     /// Copy LDK's caches (network graph, scorer) too.
@@ -22,49 +23,50 @@ pub(crate) struct CopyArgs {
     /// Skip the comparison after copying.
     #[arg(long)]
     no_verify: bool,
+    /// Copy from an empty source (refused otherwise: it is most often the wrong store).
+    #[arg(long)]
+    force: bool,
 }
 
-pub(crate) async fn copy(args: CopyArgs) -> CliResult {
-    let source = tierstore::open(&args.from).await?;
-    let target = tierstore::open(&args.to).await?;
+pub(crate) async fn copy(stores: &Stores, args: CopyArgs) -> CliResult {
+    let source = stores.source(&args.from).await?;
+    stores::refuse_empty_source(&*source, args.force).await?;
+    let target = stores.target(&args.to).await?;
     let include = key_filter(args.with_caches);
-    let total = source.list_all_keys().await?.into_iter().filter(|k| include(k)).count();
-    let bar = progress_bar(total as u64, "copying");
-    let copied = std::sync::atomic::AtomicU64::new(0);
-    let report = repair::copy_all(&*source, &*target, &include, |_, bytes| {
-        let sum =
-            copied.fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed) + bytes as u64;
-        bar.inc(1);
-        bar.set_message(human_bytes(sum));
-    })
-    .await?;
-    bar.finish_and_clear();
-    println!(
-        "copied {} keys ({}) from {} to {}",
-        report.keys,
-        human_bytes(report.bytes),
-        source,
-        target
+    let len = progress::length(&*source, Scan::new().include(&include)).await?;
+    let bar = Progress::start("copying", len);
+    let on_copied = |_: &Key, _: usize| bar.inc();
+    let copied =
+        repair::copy_all_with(&*source, &*target, Scan::new().include(&include), &on_copied)
+            .await
+            .inspect_err(|_| bar.abandon())?;
+    let summary = format!(
+        "copied {} keys ({}) from {source} to {target}",
+        copied.keys,
+        human_bytes(copied.bytes)
     );
     if args.no_verify {
+        bar.finish(&summary);
         return Ok(());
     }
-    let check = repair::verify(&*source, &*target, &include).await?;
-    print_report(&check);
-    if check.missing.is_empty() && check.different.is_empty() {
+    bar.abandon();
+    let check = compare(&*source, &*target, &include, "checking").await?;
+    println!("{summary}; {}", report_line(&check));
+    list_differences(&check);
+    if check.is_consistent() {
         Ok(())
     } else {
-        Err("the copy does not match its source".into())
+        Err(Differences(format!("the copy in {target} does not match {source}")).into())
     }
 }
 
 /// `tierstore verify --primary URL --backup URL`
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// The authoritative store.
+    /// The authoritative store (must exist).
     #[arg(long)]
     primary: String,
-    /// The store that should hold the same durable data.
+    /// The store that should hold the same durable data (must exist).
     #[arg(long)]
     backup: String,
     /// Compare LDK's caches (network graph, scorer) too; a backup does not hold them.
@@ -72,32 +74,57 @@ pub(crate) struct VerifyArgs {
     with_caches: bool,
 }
 
-pub(crate) async fn verify(args: VerifyArgs) -> CliResult {
-    let primary = tierstore::open(&args.primary).await?;
-    let backup = tierstore::open(&args.backup).await?;
-    let report = repair::verify(&*primary, &*backup, key_filter(args.with_caches)).await?;
-    print_report(&report);
+pub(crate) async fn verify(stores: &Stores, args: VerifyArgs) -> CliResult {
+    let primary = stores.source(&args.primary).await?;
+    let backup = stores.source(&args.backup).await?;
+    let include = key_filter(args.with_caches);
+    let report = compare(&*primary, &*backup, &include, "verifying").await?;
+    let empty = if report.compared == 0 && report.extra_total == 0 {
+        format!(" ({primary} is empty)")
+    } else {
+        String::new()
+    };
+    println!("{}{empty}", report_line(&report));
+    list_differences(&report);
     if report.is_consistent() {
         Ok(())
     } else {
-        Err(format!("{} differs from {}", backup, primary).into())
+        Err(Differences(format!("{backup} differs from {primary}")).into())
     }
 }
 
+/// Verifies `target` against `source` with a progress bar.
+async fn compare(
+    source: &dyn tierstore::Backend,
+    target: &dyn tierstore::Backend,
+    include: &(dyn Fn(&Key) -> bool + Sync),
+    what: &str,
+) -> Result<VerifyReport, tierstore::Error> {
+    let len = progress::length(source, Scan::new().include(include)).await?;
+    let bar = Progress::start(what, len);
+    let callback = bar.callback();
+    let scan = Scan::new().include(include).progress(&callback);
+    let report = repair::verify_with(source, target, scan).await;
+    bar.abandon();
+    report
+}
+
 /// Durable keys only, unless caches are asked for.
-fn key_filter(with_caches: bool) -> impl Fn(&Key) -> bool {
+pub(crate) fn key_filter(with_caches: bool) -> impl Fn(&Key) -> bool + Sync {
     let routing = Routing::ldk_default();
     move |key| with_caches || !routing.is_ephemeral(key)
 }
 
-pub(crate) fn print_report(report: &VerifyReport) {
-    println!(
+/// `compared N keys: M missing, E extra, D different`.
+pub(crate) fn report_line(report: &VerifyReport) -> String {
+    format!(
         "compared {} keys: {} missing, {} extra, {} different",
-        report.compared,
-        report.missing.len(),
-        report.extra.len(),
-        report.different.len()
-    );
+        report.compared, report.missing_total, report.extra_total, report.different_total
+    )
+}
+
+/// The differing keys, one per line, after the summary (as many as the report lists).
+pub(crate) fn list_differences(report: &VerifyReport) {
     for key in &report.missing {
         println!("  missing   {key}");
     }
@@ -109,15 +136,10 @@ pub(crate) fn print_report(report: &VerifyReport) {
     }
 }
 
-pub(crate) fn progress_bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template(&format!(
-        "{what} [{{elapsed_precise}}] {{bar:40.cyan/blue}} {{pos}}/{{len}} {{msg}}"
-    ))
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    bar.set_style(style);
-    bar
+/// The summary line and the differing keys (for the demo).
+pub(crate) fn print_report(report: &VerifyReport) {
+    println!("{}", report_line(report));
+    list_differences(report);
 }
 
 pub(crate) fn human_bytes(bytes: u64) -> String {

@@ -1,12 +1,12 @@
 //! [`RedisBackend`]: connecting, naming, and the [`Backend`] operations.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, ConnectionAddr, ConnectionInfo, RedisError};
+use redis::{AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, RedisError};
 use tierstore_core::{
     Backend, BoxError, Bytes, Capabilities, Error, Key, Namespace, Operation, Page, async_trait,
 };
@@ -46,14 +46,23 @@ pub struct RedisBackend {
 
 /// What clones share.
 struct Inner {
-    /// Used in turn, one request each (see [`DEFAULT_CONNECTIONS`]).
-    conns: Vec<ConnectionManager>,
+    /// To make a connection anew (see [`RedisBackend::fail`]).
+    client: Client,
+    /// Used in turn, one request each (see [`DEFAULT_CONNECTIONS`]); each is replaced when it
+    /// cannot recover by itself.
+    conns: Vec<RwLock<ConnectionManager>>,
     next: AtomicUsize,
     /// `redis://host:port/db/prefix`, without credentials.
     name: String,
     keys: KeySpace,
     write: Lua,
     remove: Lua,
+}
+
+/// One request's connection: which slot it came from, to replace it if it failed.
+struct Conn {
+    slot: usize,
+    manager: ConnectionManager,
 }
 
 impl RedisBackend {
@@ -65,9 +74,14 @@ impl RedisBackend {
     /// most 128 bytes of `[A-Za-z0-9_.-]`: it separates nodes (or roles) sharing one server
     /// and appears in every key as a cluster hash tag.
     ///
-    /// Fails with [`Error::Config`] for a bad URL or prefix, with a transient error if the
-    /// server cannot be reached, and with a permanent one if it refuses us (e.g. wrong
-    /// password). Credentials never appear in errors, `Display` or `Debug`.
+    /// A server that cannot be reached does not fail the call: a node must be able to start
+    /// during an outage of its backup. The backend is returned at once, its operations fail
+    /// with transient errors until the server is back, and then the same object works (the
+    /// connections are made on first use and remade after every failure).
+    ///
+    /// Fails with [`Error::Config`] for a bad URL or prefix, and with a permanent error if
+    /// the server is reachable and refuses us (e.g. wrong password). Credentials never appear
+    /// in errors, `Display` or `Debug`.
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisBackend, Error> {
         Self::connect_with(url, prefix, DEFAULT_CONNECTIONS).await
     }
@@ -91,21 +105,29 @@ impl RedisBackend {
         if matches!(info.addr(), ConnectionAddr::TcpTls { .. }) {
             crate::tls::ensure_crypto_provider();
         }
-        let opened = futures::future::try_join_all(
-            (0..connections.max(1))
-                .map(|_| ConnectionManager::new_with_config(client.clone(), manager_config())),
-        )
-        .await;
-        let conns = opened.map_err(|e| {
-            let transient = is_transient(&e);
+        let open_error = |e: RedisError| {
             let source = scrub(e, password.as_deref());
-            if transient {
-                Error::transient(&name, Operation::Open, &name, source)
-            } else {
-                Error::backend(&name, Operation::Open, &name, source)
+            Error::backend(&name, Operation::Open, &name, source)
+        };
+        // One attempt, to refuse what no retry can fix (credentials, a missing database)
+        // now rather than at the first write; an unreachable server is only logged.
+        let probe = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+            .set_response_timeout(Some(CONNECTION_TIMEOUT));
+        match client.get_multiplexed_async_connection_with_config(&probe).await {
+            Ok(_) => {}
+            Err(e) if is_transient(&e) => {
+                let e = scrub(e, password.as_deref());
+                tracing::info!(backend = %name, error = %e, "redis unreachable; connecting on first use");
             }
-        })?;
+            Err(e) => return Err(open_error(e)),
+        }
+        let conns = (0..connections.max(1))
+            .map(|_| lazy_manager(&client).map(RwLock::new))
+            .collect::<Result<_, _>>()
+            .map_err(open_error)?;
         let inner = Inner {
+            client,
             conns,
             next: AtomicUsize::new(0),
             name,
@@ -125,26 +147,49 @@ impl RedisBackend {
         self
     }
 
-    /// Maps a Redis error to a transient or permanent [`Error`] naming this backend.
-    fn fail(&self, op: Operation, target: impl fmt::Display, err: RedisError) -> Error {
+    /// Maps a Redis error met on connection `conn` to a transient or permanent [`Error`]
+    /// naming this backend.
+    ///
+    /// The connection manager reconnects by itself after an I/O error only; a transient
+    /// error of another kind met while connecting (the server answering `LOADING` to the
+    /// handshake after a restart, say) would stay its answer for good. So after any other
+    /// transient error the connection is replaced by a fresh lazy one, which connects on
+    /// the next request; requests still running on the old one finish on it.
+    fn fail(
+        &self,
+        conn: &Conn,
+        op: Operation,
+        target: impl fmt::Display,
+        err: RedisError,
+    ) -> Error {
         tracing::debug!(backend = %self, %op, %target, error = %err, "redis request failed");
-        if is_transient(&err) {
-            Error::transient(self, op, target, err)
-        } else {
-            Error::backend(self, op, target, err)
+        if !is_transient(&err) {
+            return Error::backend(self, op, target, err);
         }
+        if !err.is_io_error() {
+            match lazy_manager(&self.inner.client) {
+                Ok(fresh) => {
+                    *self.inner.conns[conn.slot].write().unwrap_or_else(PoisonError::into_inner) =
+                        fresh
+                }
+                Err(e) => tracing::warn!(backend = %self, error = %e, "cannot remake a connection"),
+            }
+        }
+        Error::transient(self, op, target, err)
     }
 
     /// A handle on the next connection in turn (an `Arc` clone).
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> Conn {
         let conns = &self.inner.conns;
-        let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % conns.len();
-        conns[i].clone()
+        let slot = self.inner.next.fetch_add(1, Ordering::Relaxed) % conns.len();
+        let manager = conns[slot].read().unwrap_or_else(PoisonError::into_inner).clone();
+        Conn { slot, manager }
     }
 
     async fn page(&self, namespace: &Namespace, max: String, limit: usize) -> Result<Page, Error> {
         // One more than asked, to learn whether an older key remains.
         let count = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        let mut conn = self.conn();
         let entries: Vec<(String, f64)> = redis::cmd("ZREVRANGEBYSCORE")
             .arg(self.inner.keys.index(namespace))
             .arg(max)
@@ -153,9 +198,9 @@ impl RedisBackend {
             .arg("LIMIT")
             .arg(0)
             .arg(count)
-            .query_async(&mut self.conn())
+            .query_async(&mut conn.manager)
             .await
-            .map_err(|e| self.fail(Operation::ListPage, namespace, e))?;
+            .map_err(|e| self.fail(&conn, Operation::ListPage, namespace, e))?;
         let more = entries.len() > limit;
         let mut keys = Vec::with_capacity(entries.len().min(limit));
         let mut last = None;
@@ -167,6 +212,12 @@ impl RedisBackend {
         let next = last.filter(|_| more).map(|score| format!("{}", score as u64));
         Ok(Page::new(keys, next))
     }
+}
+
+/// A connection manager that connects on its first request, not now: creating one never
+/// waits for the server.
+fn lazy_manager(client: &Client) -> Result<ConnectionManager, RedisError> {
+    ConnectionManager::new_lazy_with_config(client.clone(), manager_config())
 }
 
 fn manager_config() -> ConnectionManagerConfig {
@@ -243,11 +294,12 @@ impl Backend for RedisBackend {
     }
 
     async fn read(&self, key: &Key) -> Result<Vec<u8>, Error> {
+        let mut conn = self.conn();
         let value: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.inner.keys.value(key))
-            .query_async(&mut self.conn())
+            .query_async(&mut conn.manager)
             .await
-            .map_err(|e| self.fail(Operation::Read, key, e))?;
+            .map_err(|e| self.fail(&conn, Operation::Read, key, e))?;
         value.ok_or_else(|| Error::not_found(self, Operation::Read, key))
     }
 
@@ -257,15 +309,16 @@ impl Backend for RedisBackend {
         let (value_key, index, sequence, namespaces) =
             (keys.value(key), keys.index(namespace), keys.sequence(), keys.namespaces());
         let member = namespace_member(namespace);
+        let mut conn = self.conn();
         self.inner
             .write
             .run::<i64, _>(
-                &mut self.conn(),
+                &mut conn.manager,
                 &[&value_key, &index, &sequence, &namespaces],
                 &[&value, key.key().as_bytes(), member.as_bytes()],
             )
             .await
-            .map_err(|e| self.fail(Operation::Write, key, e))?;
+            .map_err(|e| self.fail(&conn, Operation::Write, key, e))?;
         Ok(())
     }
 
@@ -276,26 +329,28 @@ impl Backend for RedisBackend {
         let (value_key, index, namespaces) =
             (keys.value(key), keys.index(namespace), keys.namespaces());
         let member = namespace_member(namespace);
+        let mut conn = self.conn();
         self.inner
             .remove
             .run::<i64, _>(
-                &mut self.conn(),
+                &mut conn.manager,
                 &[&value_key, &index, &namespaces],
                 &[key.key().as_bytes(), member.as_bytes()],
             )
             .await
-            .map_err(|e| self.fail(Operation::Remove, key, e))?;
+            .map_err(|e| self.fail(&conn, Operation::Remove, key, e))?;
         Ok(())
     }
 
     async fn list(&self, namespace: &Namespace) -> Result<Vec<String>, Error> {
+        let mut conn = self.conn();
         redis::cmd("ZRANGE")
             .arg(self.inner.keys.index(namespace))
             .arg(0)
             .arg(-1)
-            .query_async(&mut self.conn())
+            .query_async(&mut conn.manager)
             .await
-            .map_err(|e| self.fail(Operation::List, namespace, e))
+            .map_err(|e| self.fail(&conn, Operation::List, namespace, e))
     }
 
     async fn list_page(
@@ -329,9 +384,9 @@ impl Backend for RedisBackend {
         let mut conn = self.conn();
         let members: Vec<String> = redis::cmd("SMEMBERS")
             .arg(self.inner.keys.namespaces())
-            .query_async(&mut conn)
+            .query_async(&mut conn.manager)
             .await
-            .map_err(|e| self.fail(op, "*", e))?;
+            .map_err(|e| self.fail(&conn, op, "*", e))?;
         members
             .iter()
             .map(|member| {
@@ -356,7 +411,7 @@ impl Backend for RedisBackend {
             pipe.cmd("ZRANGE").arg(self.inner.keys.index(namespace)).arg(0).arg(-1);
         }
         let listed: Vec<Vec<String>> =
-            pipe.query_async(&mut conn).await.map_err(|e| self.fail(op, "*", e))?;
+            pipe.query_async(&mut conn.manager).await.map_err(|e| self.fail(&conn, op, "*", e))?;
         let mut all = Vec::new();
         for (namespace, keys) in namespaces.iter().zip(listed) {
             for key in keys {

@@ -72,8 +72,10 @@
 //! answers `TRYAGAIN`, `CLUSTERDOWN` or `MASTERDOWN` give
 //! [`Error::Transient`](tierstore_core::Error::Transient), which the retry layer retries;
 //! meanwhile the connection manager reconnects in the background, so the same backend object
-//! works again once the server is back. Anything else (wrong password, missing permission,
-//! out of memory, a read-only replica) is permanent.
+//! works again once the server is back. That holds from the start: `connect` succeeds while
+//! the server is down (a node can start during an outage of its backup) and the connections
+//! are made on first use. Anything else (wrong password, missing permission, out of memory, a
+//! read-only replica) is permanent; `connect` reports it at once if the server is reachable.
 //!
 //! # Features
 //!

@@ -85,14 +85,16 @@ async fn bad_urls_are_configuration_errors_without_secrets() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreachable_server_is_transient_and_hides_credentials() {
-    let err = RedisBackend::connect(&format!("redis://user:{SECRET}@127.0.0.1:1/0"), "p")
+async fn unreachable_server_connects_and_fails_operations_transiently_hiding_credentials() {
+    let backend = RedisBackend::connect(&format!("redis://user:{SECRET}@127.0.0.1:1/0"), "p")
         .await
-        .unwrap_err();
+        .expect("a server that is down does not fail connect");
+    let err = backend.read(&key("monitors", "", "chan")).await.unwrap_err();
     assert!(err.is_transient(), "a refused connection may pass: {err}");
-    let text = format!("{err} {err:?}");
+    let text = format!("{err} {err:?} {backend} {backend:?}");
     assert!(!text.contains(SECRET), "the error shows the password: {text}");
     assert!(text.contains("redis://127.0.0.1:1/0/p"), "{text}");
+    assert!(text.contains("chan"), "the error names the key: {text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,7 +32,8 @@ struct Inner {
     name: String,
     path: PathBuf,
     statements: Statements,
-    writer: Writer,
+    /// `None` when opened read-only: no writer thread, writes and removes are refused.
+    writer: Option<Writer>,
     readers: Readers,
 }
 
@@ -53,15 +54,65 @@ impl SqliteBackend {
         &self.inner.path
     }
 
+    /// Opens an existing database at `path` for reading only, with the default table: no
+    /// file or directory is created, no schema is migrated, no writer thread is started, and
+    /// writes and removes fail. For tools that inspect a store (`tierstore ls`, `verify`).
+    ///
+    /// A missing file, or a database without the table, is an [`Error::Config`] naming the
+    /// path.
+    pub async fn open_read_only(path: impl AsRef<Path>) -> Result<SqliteBackend, Error> {
+        Self::open_read_only_with(path.as_ref(), SqliteOptions::new()).await
+    }
+
+    fn display_name(path: &Path, options: &SqliteOptions) -> String {
+        if options.table == DEFAULT_TABLE {
+            format!("sqlite:{}", path.display())
+        } else {
+            format!("sqlite:{}?table={}", path.display(), options.table)
+        }
+    }
+
+    pub(crate) async fn open_read_only_with(
+        path: &Path,
+        options: SqliteOptions,
+    ) -> Result<SqliteBackend, Error> {
+        let name = Self::display_name(path, &options);
+        options.validate().map_err(|reason| Error::config(format!("{name}: {reason}")))?;
+        let path = path.to_path_buf();
+        let readers = Readers::new(path.clone());
+        let table = options.table.clone();
+        let checked = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || check_readable(&path, &table)
+        })
+        .await
+        .map_err(|e| Error::backend(&name, Operation::Open, path.display(), e))?;
+        match checked {
+            Ok(()) => {}
+            Err(OpenError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::config(format!("{name}: {} does not exist", path.display())));
+            }
+            Err(OpenError::Io(e)) => {
+                return Err(Error::backend(&name, Operation::Open, path.display(), e));
+            }
+            Err(OpenError::Schema(SchemaError::Sqlite(e))) => {
+                return Err(classify(&name, Operation::Open, path.display(), Arc::new(e)));
+            }
+            Err(OpenError::Schema(SchemaError::Unsupported(reason))) => {
+                return Err(Error::config(format!("{name}: {reason}")));
+            }
+        }
+        let statements = Statements::new(&options.table);
+        Ok(SqliteBackend {
+            inner: Arc::new(Inner { name, path, statements, writer: None, readers }),
+        })
+    }
+
     pub(crate) async fn open_with(
         path: &Path,
         options: SqliteOptions,
     ) -> Result<SqliteBackend, Error> {
-        let name = if options.table == DEFAULT_TABLE {
-            format!("sqlite:{}", path.display())
-        } else {
-            format!("sqlite:{}?table={}", path.display(), options.table)
-        };
+        let name = Self::display_name(path, &options);
         options.validate().map_err(|reason| Error::config(format!("{name}: {reason}")))?;
         let path = path.to_path_buf();
         let opening = path.clone();
@@ -82,14 +133,17 @@ impl SqliteBackend {
         let writer = Writer::spawn(conn, statements.clone(), options.max_batch, name.clone())
             .map_err(|e| Error::backend(&name, Operation::Open, path.display(), e))?;
         let readers = Readers::new(path.clone());
+        let writer = Some(writer);
         Ok(SqliteBackend { inner: Arc::new(Inner { name, path, statements, writer, readers }) })
     }
 
     /// Queues `mutation` for the writer thread and waits for its commit.
     async fn mutate(&self, op: Operation, key: &Key, mutation: Mutation) -> Result<(), Error> {
+        let Some(writer) = &self.inner.writer else {
+            return Err(Error::backend(self, op, key, "the database was opened read-only"));
+        };
         let (reply, outcome) = oneshot::channel();
-        self.inner
-            .writer
+        writer
             .send(Job { mutation, reply })
             .map_err(|_| Error::backend(self, op, key, "the writer thread has stopped"))?;
         match outcome.await {
@@ -155,6 +209,39 @@ fn open_writer(path: &Path, options: &SqliteOptions) -> Result<Connection, OpenE
     conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
     schema::prepare(&mut conn, options).map_err(OpenError::Schema)?;
     Ok(conn)
+}
+
+/// Checks, without writing anything, that `path` is a database this crate can read: it
+/// exists, has `table`, and the current schema version (a version-2 database needs the
+/// migration a read-write open does). Blocking.
+fn check_readable(path: &Path, table: &str) -> Result<(), OpenError> {
+    std::fs::metadata(path).map_err(OpenError::Io)?;
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let has_table = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if !has_table {
+        return Err(OpenError::Schema(SchemaError::Unsupported(format!(
+            "{} has no table {table}: not a TierStore or ldk-node database",
+            path.display()
+        ))));
+    }
+    if version != schema::SCHEMA_VERSION {
+        return Err(OpenError::Schema(SchemaError::Unsupported(format!(
+            "schema version {version}, but a read-only open reads only version {}; open it \
+             read-write once to migrate it",
+            schema::SCHEMA_VERSION
+        ))));
+    }
+    Ok(())
 }
 
 /// Creates an empty file readable by its owner only, unless it exists. SQLite gives its

@@ -155,6 +155,12 @@ impl SqliteOptions {
         SqliteBackend::open_with(path.as_ref(), self).await
     }
 
+    /// Opens an existing database at `path` for reading only, with these options (the table
+    /// name matters; the write settings do not); see [`SqliteBackend::open_read_only`].
+    pub async fn open_read_only(self, path: impl AsRef<Path>) -> Result<SqliteBackend, Error> {
+        SqliteBackend::open_read_only_with(path.as_ref(), self).await
+    }
+
     /// Checks the options; the error names the bad one.
     pub(crate) fn validate(&self) -> Result<(), String> {
         let table = &self.table;

@@ -276,3 +276,47 @@ async fn dropping_the_backend_releases_the_files() {
         }
     }
 }
+
+#[tokio::test]
+async fn read_only_open_creates_nothing_and_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo").join("primary.db");
+    let err = SqliteBackend::open_read_only(&missing).await.unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err}");
+    assert!(err.to_string().contains("typo/primary.db"), "names the path: {err}");
+    assert!(!dir.path().join("typo").exists(), "a read-only open created a directory");
+
+    let path = dir.path().join("primary.db");
+    let key = Key::new("monitors", "", "chan").unwrap();
+    {
+        let writable = SqliteBackend::open(&path).await.unwrap();
+        writable.write(&key, "v".into()).await.unwrap();
+    }
+    let before: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let reader = SqliteBackend::open_read_only(&path).await.unwrap();
+    assert_eq!(reader.read(&key).await.unwrap(), b"v");
+    assert_eq!(reader.list_all_keys().await.unwrap(), vec![key.clone()]);
+    let err = reader.write(&key, "w".into()).await.unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    assert!(reader.remove(&key, false).await.is_err());
+    assert_eq!(reader.read(&key).await.unwrap(), b"v");
+    drop(reader);
+    let mut after: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    after.retain(|p| {
+        !p.to_string_lossy().ends_with("-shm") && !p.to_string_lossy().ends_with("-wal")
+    });
+    let mut before = before;
+    before.retain(|p| {
+        !p.to_string_lossy().ends_with("-shm") && !p.to_string_lossy().ends_with("-wal")
+    });
+    assert_eq!(before, after);
+
+    // A file that is not a TierStore database is refused by name, and left alone.
+    let other = dir.path().join("other.db");
+    std::fs::write(&other, b"").unwrap();
+    let err = SqliteBackend::open_read_only(&other).await.unwrap_err();
+    assert!(err.to_string().contains("no table ldk_data"), "{err}");
+    assert_eq!(std::fs::read(&other).unwrap(), b"");
+}

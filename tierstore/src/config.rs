@@ -263,7 +263,17 @@ impl Config {
     /// Opens the backend of one role with this configuration's layers:
     /// `Retry(Timeout(backend))`.
     pub async fn open_role(&self, url: &str) -> Result<Arc<dyn Backend>, Error> {
-        let mut backend = crate::open(url).await?;
+        self.open_role_with(url, &crate::OpenOptions::default()).await
+    }
+
+    /// [`open_role`](Self::open_role) with [`OpenOptions`](crate::OpenOptions) (a key file,
+    /// a store that must exist).
+    pub async fn open_role_with(
+        &self,
+        url: &str,
+        options: &crate::OpenOptions,
+    ) -> Result<Arc<dyn Backend>, Error> {
+        let mut backend = crate::open_with(url, options).await?;
         if let Some(timeout) = &self.timeout {
             let mutation = timeout.mutation_ms.unwrap_or(timeout.operation_ms);
             backend = Arc::new(

@@ -54,7 +54,9 @@ pub struct OpenOptions {
     /// Create a missing local store (`sqlite:` file, `file:` directory). `false`: a missing one
     /// is an [`Error::Config`] naming the path, and nothing is created.
     pub create: bool,
-    /// The store will only be read: nothing is created or migrated.
+    /// The store will only be read: nothing is created or migrated. A `sqlite:` database is
+    /// opened read-only (no writer thread; writes fail); a `file:` directory must exist and
+    /// is not created. Remote stores are opened as usual: the caller simply does not write.
     pub read_only: bool,
     /// The root-key file for `encrypted:` stores.
     pub key_file: Option<std::path::PathBuf>,
@@ -104,7 +106,7 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Backe
             let name = if name.is_empty() { "memory".to_owned() } else { format!("memory:{name}") };
             Ok(Arc::new(MemoryBackend::named(name)))
         }
-        "sqlite" => open_sqlite(url, rest).await,
+        "sqlite" => open_sqlite(url, rest, options).await,
         "file" => open_fs(url, rest).await,
         "redis" | "rediss" => open_redis(url).await,
         "s3" => open_s3(url).await,
@@ -203,8 +205,14 @@ pub(crate) fn missing_feature(url: &str, feature: &str) -> Error {
     ))
 }
 
+/// A read-only open ([`OpenOptions::read_only`]) of an existing database: no writer thread, no
+/// migration, nothing created.
 #[cfg(feature = "sqlite")]
-async fn open_sqlite(url: &str, rest: &str) -> Result<Arc<dyn Backend>, Error> {
+async fn open_sqlite(
+    url: &str,
+    rest: &str,
+    open_options: &OpenOptions,
+) -> Result<Arc<dyn Backend>, Error> {
     use tierstore_sqlite::{SqliteOptions, Synchronous};
     let (path, mut params) = split_params(rest)?;
     let path = decode_path(url, &path)?;
@@ -226,11 +234,18 @@ async fn open_sqlite(url: &str, rest: &str) -> Result<Arc<dyn Backend>, Error> {
         options = options.synchronous(level);
     }
     params.refuse_unknown(url)?;
+    if open_options.read_only {
+        return Ok(Arc::new(options.open_read_only(path).await?));
+    }
     Ok(Arc::new(options.open(path).await?))
 }
 
 #[cfg(not(feature = "sqlite"))]
-async fn open_sqlite(url: &str, _rest: &str) -> Result<Arc<dyn Backend>, Error> {
+async fn open_sqlite(
+    url: &str,
+    _rest: &str,
+    _open_options: &OpenOptions,
+) -> Result<Arc<dyn Backend>, Error> {
     Err(missing_feature(url, "sqlite"))
 }
 
@@ -306,6 +321,51 @@ mod tests {
         assert!(err.contains("unknown parameter `colour`"), "{err}");
         let err = open_err("no-colon").await;
         assert!(err.contains("not a URL"), "{err}");
+    }
+
+    #[cfg(all(feature = "sqlite", feature = "fs"))]
+    #[tokio::test]
+    async fn read_only_opens_create_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let read_only = OpenOptions::default().read_only();
+        for url in [
+            format!("sqlite:{}/typo/a.db", dir.path().display()),
+            format!("file:{}/typo", dir.path().display()),
+        ] {
+            let err = open_with(&url, &read_only).await.unwrap_err().to_string();
+            assert!(err.contains("typo"), "{url}: {err}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "something was created");
+
+        let url = format!("sqlite:{}/a.db", dir.path().display());
+        let key = tierstore_core::Key::new("monitors", "", "k").unwrap();
+        open(&url).await.unwrap().write(&key, "v".into()).await.unwrap();
+        let reader = open_with(&url, &read_only).await.unwrap();
+        assert_eq!(reader.read(&key).await.unwrap(), b"v");
+        assert!(reader.write(&key, "w".into()).await.is_err(), "a read-only store took a write");
+    }
+
+    /// A node must start during an outage of its backup: remote URLs open while their server
+    /// is down (nothing listens on port 1), and fail their operations transiently.
+    #[cfg(all(feature = "redis", feature = "s3"))]
+    #[tokio::test]
+    async fn remote_urls_open_while_their_server_is_down() {
+        let redis = open("redis://127.0.0.1:1/0?prefix=down").await.expect("redis opens");
+        let key = tierstore_core::Key::new("monitors", "", "k").unwrap();
+        let err = redis.read(&key).await.unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        let mut urls =
+            vec!["s3://bucket/node?endpoint=http://127.0.0.1:1&allow_http=true&region=r"];
+        if cfg!(feature = "aws-sdk") {
+            urls.push(
+                "s3://bucket/node?endpoint=http://127.0.0.1:1&allow_http=true&region=r&client=aws-sdk",
+            );
+        }
+        for url in urls {
+            let opened = tokio::time::timeout(std::time::Duration::from_secs(30), open(url)).await;
+            let backend = opened.expect("does not wait for the server");
+            assert!(backend.is_ok(), "{url}: {:?}", backend.err());
+        }
     }
 
     #[test]

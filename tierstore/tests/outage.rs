@@ -6,6 +6,9 @@
 //!   drains to 0 and `verify()` is consistent.
 //! - `BackupPolicy::Required`: writes fail naming the backup; once it is back, `repair()`
 //!   makes the tiers consistent.
+//! - A node starting during the outage: its backup backend is made afresh while the server
+//!   is down (through `tierstore::open` for Redis). `Deferred` opens and writes; `Required`
+//!   refuses to open, naming the backup.
 
 mod support;
 
@@ -76,6 +79,18 @@ impl Server {
     async fn backend(&self, params: &Params) -> Arc<dyn Backend> {
         match self {
             Server::Redis { .. } => support::redis(params).await,
+            Server::S3 { .. } => support::s3(params),
+        }
+    }
+
+    /// A backend made the way a starting node makes it: from its URL, for Redis through the
+    /// facade's `open`.
+    async fn fresh_backend(&self, params: &Params) -> Arc<dyn Backend> {
+        match self {
+            Server::Redis { port, .. } => {
+                let url = format!("redis://127.0.0.1:{port}?prefix={}", params["prefix"]);
+                tierstore::open(&url).await.unwrap_or_else(|e| panic!("open {url}: {e}"))
+            }
             Server::S3 { .. } => support::s3(params),
         }
     }
@@ -233,6 +248,57 @@ async fn required_outage(mut server: Server, dir: &Path) {
     .await;
     assert!(store.verify().await.unwrap().is_consistent());
     server.stop().await;
+}
+
+/// The node stops, the backup's server goes down, and the node starts again with a backup
+/// backend made while the server is down.
+async fn start_during_outage(mut server: Server, dir: &Path) {
+    let params = server.params();
+    let backup = server.backend(&params).await;
+    let store = open(dir, backup, BackupPolicy::Required).await.unwrap();
+    for i in 0..50 {
+        KVStore::write(&store, "monitors", "", &format!("k{i}"), vec![1; 256]).await.unwrap();
+    }
+    drop(store);
+    server.stop().await;
+
+    let backup = tokio::time::timeout(Duration::from_secs(30), server.fresh_backend(&params))
+        .await
+        .expect("making the backend does not wait for its server");
+    let err = open(dir, backup.clone(), BackupPolicy::Required).await.unwrap_err().to_string();
+    assert!(err.contains(&backup.to_string()), "Required names the backup: {err}");
+
+    let store = open(dir, backup.clone(), BackupPolicy::deferred(100_000)).await.unwrap();
+    for i in 0..100 {
+        KVStore::write(&store, "monitors", "", &format!("k{i}"), vec![2; 256]).await.unwrap();
+    }
+    KVStore::remove(&store, "monitors", "", "k0", false).await.unwrap();
+    let backlog = store.backlog();
+    assert!(backlog >= 100, "every write while down is behind on the backup: {backlog}");
+
+    server.start().await;
+    eventually("the backlog drains", Duration::from_secs(120), async || store.backlog() == 0).await;
+    let report = store.verify().await.unwrap();
+    assert!(report.is_consistent(), "{report:?}");
+    assert_eq!(
+        backup.read(&tierstore::Key::new("monitors", "", "k99").unwrap()).await.unwrap(),
+        vec![2; 256]
+    );
+    let removed = backup.read(&tierstore::Key::new("monitors", "", "k0").unwrap()).await;
+    assert!(removed.unwrap_err().is_not_found(), "the remove reached the backup");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_backup_made_while_down_opens_deferred_and_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    start_during_outage(Server::redis(dir.path()).await, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_backup_made_while_down_opens_deferred_and_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    start_during_outage(Server::s3(dir.path()).await, dir.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,8 +17,10 @@ use clap::Args;
 use tierstore::layers::Metered;
 use tierstore::{Backend, Config, RoutingRule, TierStore};
 
-use crate::CliResult;
-use crate::transfer::{human_bytes, print_report, progress_bar};
+use crate::exit::CliResult;
+use crate::progress::Progress;
+use crate::stores::Stores;
+use crate::transfer::{human_bytes, print_report};
 use report::TierMetrics;
 use workload::Workload;
 
@@ -40,7 +42,12 @@ pub(crate) struct DemoArgs {
     /// URL of the ephemeral store (default: file:DIR/cache).
     #[arg(long)]
     ephemeral: Option<String>,
-    /// Clear stores given by URL that already hold data (never needed for the defaults).
+    /// The journal (default: beside a local primary, e.g. DIR/primary.db.journal; none for
+    /// a remote primary).
+    #[arg(long, value_name = "PATH")]
+    journal: Option<PathBuf>,
+    /// Clear stores given by URL that already hold data, and a journal outside DIR (never
+    /// needed for the defaults).
     #[arg(long)]
     wipe: bool,
     /// Channels (each with a channel monitor).
@@ -60,8 +67,12 @@ pub(crate) struct DemoArgs {
     concurrency: usize,
 }
 
-pub(crate) async fn run(args: DemoArgs) -> CliResult {
+pub(crate) async fn run(stores: &Stores, args: DemoArgs) -> CliResult {
     let config = configure(&args)?;
+    let journal = match &args.journal {
+        Some(path) => Some(path.clone()),
+        None => tierstore::default_journal_path(&config.primary)?,
+    };
     let workload = Workload {
         channels: args.channels,
         rounds: args.rounds,
@@ -76,14 +87,18 @@ pub(crate) async fn run(args: DemoArgs) -> CliResult {
     println!("  primary   {}", config.primary);
     println!("  backup    {backup_url}");
     println!("  ephemeral {}", config.ephemeral.as_deref().unwrap_or("(none: caches are durable)"));
-    prepare(&args, &config).await?;
+    match &journal {
+        Some(path) => println!("  journal   {}", path.display()),
+        None => println!("  journal   (none: the primary is remote; pass --journal PATH)"),
+    }
+    prepare(stores, &args, &config, journal.as_deref()).await?;
 
     // Build the store with every role metered, to report what each tier did.
-    let (store, tiers) = build(&config).await?;
-    let bar = progress_bar(workload.len() as u64, "workload");
+    let (store, tiers) = build(stores, &config, journal).await?;
+    let bar = Progress::start("workload", workload.len() as u64);
     let started = Instant::now();
-    let model = workload.run(&store, || bar.inc(1)).await?;
-    bar.finish_and_clear();
+    let model = workload.run(&store, || bar.inc()).await?;
+    bar.abandon();
     let elapsed = started.elapsed();
     let total: u64 = tiers
         .iter()
@@ -113,9 +128,9 @@ pub(crate) async fn run(args: DemoArgs) -> CliResult {
     drop(tiers);
 
     println!("\ndeleting the primary ({}) and restoring it from the backup", config.primary);
-    delete(&config.primary).await?;
-    let primary = tierstore::open(&config.primary).await?;
-    let backup = tierstore::open(&backup_url).await?;
+    delete(stores, &config.primary).await?;
+    let primary = stores.target(&config.primary).await?;
+    let backup = stores.source(&backup_url).await?;
     let restored = tierstore::repair::copy_all(
         &*backup,
         &*primary,
@@ -186,16 +201,34 @@ fn configure(args: &DemoArgs) -> Result<Config, Box<dyn std::error::Error>> {
 
 /// Starts from empty stores: the demo directory is the demo's own; other stores must be
 /// empty or explicitly wiped.
-async fn prepare(args: &DemoArgs, config: &Config) -> CliResult {
+async fn prepare(
+    stores: &Stores,
+    args: &DemoArgs,
+    config: &Config,
+    journal: Option<&std::path::Path>,
+) -> CliResult {
     std::fs::create_dir_all(&args.dir)
         .map_err(|e| format!("cannot create {}: {e}", args.dir.display()))?;
+    // A journal of earlier stores would refuse the new ones: the demo starts over.
+    if let Some(journal) = journal.filter(|path| path.exists()) {
+        if !journal.starts_with(&args.dir) && !args.wipe {
+            return Err(format!(
+                "the journal {} already exists; the demo starts from scratch (pass --wipe to \
+                 delete it)",
+                journal.display()
+            )
+            .into());
+        }
+        std::fs::remove_file(journal)
+            .map_err(|e| format!("cannot delete {}: {e}", journal.display()))?;
+    }
     let roles = [Some(&config.primary), config.backup.as_ref(), config.ephemeral.as_ref()];
     for url in roles.into_iter().flatten() {
         if tierstore::local_path(url)?.is_some_and(|path| path.starts_with(&args.dir)) {
-            delete(url).await?;
+            delete(stores, url).await?;
             continue;
         }
-        let backend = tierstore::open(url).await?;
+        let backend = stores.target(url).await?;
         let keys = backend.list_all_keys().await?;
         if keys.is_empty() {
             continue;
@@ -214,9 +247,9 @@ async fn prepare(args: &DemoArgs, config: &Config) -> CliResult {
 
 /// Deletes a store's data: the files of `sqlite:` and `file:` stores (where `open` finds
 /// them), every key otherwise.
-async fn delete(url: &str) -> CliResult {
+async fn delete(stores: &Stores, url: &str) -> CliResult {
     let Some(path) = tierstore::local_path(url)? else {
-        let backend = tierstore::open(url).await?;
+        let backend = stores.target(url).await?;
         let keys = backend.list_all_keys().await?;
         return remove_all(&*backend, keys).await;
     };
@@ -245,10 +278,14 @@ async fn remove_all(backend: &dyn tierstore::Backend, keys: Vec<tierstore::Key>)
     Ok(())
 }
 
-/// Opens every role through the config's layers, meters each, and builds the TierStore.
+/// Opens every role through the config's layers, meters each, and opens the TierStore (with
+/// the journal if there is one).
 async fn build(
+    stores: &Stores,
     config: &Config,
+    journal: Option<PathBuf>,
 ) -> Result<(TierStore, Vec<TierMetrics>), Box<dyn std::error::Error>> {
+    let options = stores.options();
     let mut tiers = Vec::new();
     let mut metered = |tier: &'static str, backend: Arc<dyn Backend>| -> Arc<dyn Backend> {
         let backend = Metered::new(backend);
@@ -259,16 +296,21 @@ async fn build(
         });
         Arc::new(backend)
     };
-    let primary = metered("primary", config.open_role(&config.primary).await?);
+    let primary = metered("primary", config.open_role_with(&config.primary, options).await?);
     let mut builder = TierStore::builder(primary).routing(config.routing()?);
     if let Some(url) = &config.backup {
-        builder = builder.backup(metered("backup", config.open_role(url).await?));
+        builder = builder.backup(metered("backup", config.open_role_with(url, options).await?));
     }
     if let Some(url) = &config.ephemeral {
-        builder = builder.ephemeral(metered("ephemeral", config.open_role(url).await?));
+        builder =
+            builder.ephemeral(metered("ephemeral", config.open_role_with(url, options).await?));
     }
     if let Some(page_size) = config.page_size {
         builder = builder.page_size(page_size);
     }
-    Ok((builder.build()?, tiers))
+    let store = match journal {
+        Some(path) => builder.journal(path).open().await?,
+        None => builder.build()?,
+    };
+    Ok((store, tiers))
 }
