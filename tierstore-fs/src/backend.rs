@@ -128,6 +128,14 @@ impl Backend for FsBackend {
         .await
     }
 
+    /// One file at a time, in order: each is its own atomic rename and fsync.
+    async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
+        for (key, value) in entries {
+            self.write(&key, value).await?;
+        }
+        Ok(())
+    }
+
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
         let owned = key.clone();
         self.mutate(Operation::Remove, key, move |store| {

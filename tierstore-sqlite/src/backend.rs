@@ -344,8 +344,10 @@ impl Backend for SqliteBackend {
         let (reply, outcome) = oneshot::channel();
         let mutation = Mutation::Batch { entries, failed_at: Arc::clone(&failed_at) };
         let op = Operation::Write;
-        self.inner
-            .writer
+        let Some(writer) = &self.inner.writer else {
+            return Err(Error::backend(self, op, first, "the database was opened read-only"));
+        };
+        writer
             .send(Job { mutation, reply })
             .map_err(|_| Error::backend(self, op, first, "the writer thread has stopped"))?;
         match outcome.await {

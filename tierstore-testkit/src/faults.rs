@@ -190,6 +190,14 @@ impl<B: Backend> Backend for Faulty<B> {
         self.check(Operation::Write, key, Some(key.namespace()))?;
         self.inner.write(key, value).await
     }
+    /// One entry at a time through [`write`](Backend::write), so that faults, delays and
+    /// counts apply per key as for single writes.
+    async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
+        for (key, value) in entries {
+            self.write(&key, value).await?;
+        }
+        Ok(())
+    }
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
         self.check(Operation::Remove, key, Some(key.namespace()))?;
         self.inner.remove(key, lazy).await
@@ -280,6 +288,14 @@ impl<B: Backend> Backend for Delayed<B> {
         self.wait(Operation::Write, Some(key)).await;
         self.inner.write(key, value).await
     }
+    /// One entry at a time through [`write`](Backend::write), so that faults, delays and
+    /// counts apply per key as for single writes.
+    async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
+        for (key, value) in entries {
+            self.write(&key, value).await?;
+        }
+        Ok(())
+    }
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
         self.wait(Operation::Remove, Some(key)).await;
         self.inner.remove(key, lazy).await
@@ -363,6 +379,14 @@ impl<B: Backend> Backend for Counting<B> {
     async fn write(&self, key: &Key, value: Bytes) -> Result<(), Error> {
         self.hit(Operation::Write);
         self.inner.write(key, value).await
+    }
+    /// One entry at a time through [`write`](Backend::write), so that faults, delays and
+    /// counts apply per key as for single writes.
+    async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
+        for (key, value) in entries {
+            self.write(&key, value).await?;
+        }
+        Ok(())
     }
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
         self.hit(Operation::Remove);

@@ -156,6 +156,12 @@ impl<B: Backend> Backend for Metered<B> {
         self.run(Operation::Write, len, |_| 0, self.inner.write(key, value)).await
     }
 
+    /// Recorded as one write of the batch's bytes.
+    async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
+        let len = entries.iter().map(|(_, value)| value.len()).sum();
+        self.run(Operation::Write, len, |_| 0, self.inner.write_batch(entries)).await
+    }
+
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
         self.run(Operation::Remove, 0, |_| 0, self.inner.remove(key, lazy)).await
     }

@@ -172,6 +172,12 @@ impl<B: Backend> Backend for Retry<B> {
         self.run(Operation::Write, || self.inner.write(key, value.clone())).await
     }
 
+    /// A transient failure retries the whole batch: entries already stored are written again
+    /// with the same values, which keeps their places.
+    async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
+        self.run(Operation::Write, || self.inner.write_batch(entries.clone())).await
+    }
+
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
         self.run(Operation::Remove, || self.inner.remove(key, lazy)).await
     }

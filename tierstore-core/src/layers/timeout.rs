@@ -87,6 +87,23 @@ impl<B: Backend> Backend for Timeout<B> {
         self.run(Operation::Write, key, self.inner.write(key, value)).await
     }
 
+    /// The batch gets the mutation deadline once per entry: a page of a copy is not held to
+    /// the deadline of a single write.
+    async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
+        let Some((first, _)) = entries.first() else { return Ok(()) };
+        let first = first.clone();
+        let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+        let after = self.mutation_timeout.saturating_mul(count);
+        tokio::time::timeout(after, self.inner.write_batch(entries)).await.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                backend: self.inner.to_string(),
+                op: Operation::Write,
+                target: first.to_string(),
+                after,
+            })
+        })
+    }
+
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
         self.run(Operation::Remove, key, self.inner.remove(key, lazy)).await
     }

@@ -96,6 +96,14 @@ impl<B: Backend> Backend for Traced<B> {
         self.run(Operation::Write, key, len, |_| 0, self.inner.write(key, value)).await
     }
 
+    /// One span for the batch, named after its first key.
+    async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
+        let Some((first, _)) = entries.first() else { return Ok(()) };
+        let first = first.clone();
+        let len = entries.iter().map(|(_, value)| value.len()).sum();
+        self.run(Operation::Write, &first, len, |_| 0, self.inner.write_batch(entries)).await
+    }
+
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
         self.run(Operation::Remove, key, 0, |_| 0, self.inner.remove(key, lazy)).await
     }
