@@ -39,7 +39,11 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
+
     #[test]
     fn distinct_names_never_collide(keys in proptest::collection::vec(any_key(), 1..64)) {
         let mut seen: HashMap<Key, Key> = HashMap::new();
