@@ -38,7 +38,10 @@ async fn rotation_reseals_everything_and_retires_the_old_key() {
     let old = Encrypted::builder(inner.clone(), Keyring::new(old_key())).open().await.unwrap();
     let long = "l".repeat(110);
     let keys: Vec<Key> = (0..50)
-        .map(|i| Key::new("monitors", "", &if i == 7 { long.clone() } else { format!("chan{i}") }).unwrap())
+        .map(|i| {
+            Key::new("monitors", "", &if i == 7 { long.clone() } else { format!("chan{i}") })
+                .unwrap()
+        })
         .collect();
     for k in &keys {
         old.write(k, Bytes::from(k.to_string())).await.unwrap();
@@ -76,7 +79,10 @@ async fn rotation_reseals_everything_and_retires_the_old_key() {
     let err = retired.read(k0).await.unwrap_err();
     assert_eq!(err.io_kind(), std::io::ErrorKind::InvalidData);
     let msg = err.to_string();
-    assert!(msg.contains(&old_key().id().to_string()) && msg.contains("not in the keyring"), "{msg}");
+    assert!(
+        msg.contains(&old_key().id().to_string()) && msg.contains("not in the keyring"),
+        "{msg}"
+    );
     // The old key alone no longer opens the store at all.
     assert!(Encrypted::builder(inner, Keyring::new(old_key())).open().await.is_err());
 }
@@ -128,7 +134,12 @@ fn rotate_killed_with_sigkill_then_rerun_completes() {
     });
 
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "rotate_killed_with_sigkill_then_rerun_completes", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "rotate_killed_with_sigkill_then_rerun_completes",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, dir.path())
         .stdout(Stdio::piped())
         .spawn()
@@ -151,7 +162,10 @@ fn rotate_killed_with_sigkill_then_rerun_completes() {
         let store = sqlite(dir.path(), both()).await;
         let ids = key_ids(store.inner()).await;
         let old_left = ids.values().filter(|id| **id == old_key().id().to_string()).count();
-        assert!(old_left > 0 && old_left < KEYS, "killed mid-way: {old_left} objects left under the old key");
+        assert!(
+            old_left > 0 && old_left < KEYS,
+            "killed mid-way: {old_left} objects left under the old key"
+        );
         let report = store.rotate(|_| {}).await.unwrap();
         assert_eq!(report.rewritten as usize, old_left, "the rerun re-seals exactly what was left");
         drop(store);

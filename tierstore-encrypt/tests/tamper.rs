@@ -57,7 +57,11 @@ async fn every_flipped_bit_and_every_truncation_fails() {
                 let mut bad = good.clone();
                 bad[i] ^= bit;
                 put_raw(&store, &k, bad).await;
-                assert_invalid_data(store.read(&k).await, &k, &format!("{names}: byte {i} ^ {bit:#x}"));
+                assert_invalid_data(
+                    store.read(&k).await,
+                    &k,
+                    &format!("{names}: byte {i} ^ {bit:#x}"),
+                );
             }
         }
         for len in 0..good.len() {
@@ -94,7 +98,8 @@ async fn values_moved_between_keys_namespaces_and_stores_fail() {
     put_raw(&other_store, &a, value_of_a.clone()).await;
     assert_invalid_data(other_store.read(&a).await, &a, "a copied to another store");
     // The metadata object cannot stand in for a value, nor a value for the metadata.
-    let meta = store.inner().read(&Key::new("_tierstore", "", "encryption").unwrap()).await.unwrap();
+    let meta =
+        store.inner().read(&Key::new("_tierstore", "", "encryption").unwrap()).await.unwrap();
     put_raw(&store, &a, meta).await;
     assert_invalid_data(store.read(&a).await, &a, "metadata copied over a value");
 }
@@ -130,7 +135,8 @@ async fn wrong_root_key_fails_to_open_the_store() {
 async fn wrong_root_key_with_a_colliding_id_fails_authentication() {
     // An envelope whose key id is ours but that another key sealed: authentication fails.
     let k = key("monitors", "", "chan1");
-    let sealed = envelope::seal_with_nonce(&RootKey::from_bytes([6; 32]), [1; 24], &[0; 16], &k, 1, b"v");
+    let sealed =
+        envelope::seal_with_nonce(&RootKey::from_bytes([6; 32]), [1; 24], &[0; 16], &k, 1, b"v");
     let mut forged = sealed.clone();
     forged[7..11].copy_from_slice(&RootKey::from_bytes(ROOT).id().to_bytes());
     let err = envelope::open_with(&Keyring::new(RootKey::from_bytes(ROOT)), &[0; 16], &k, forged)
@@ -179,7 +185,16 @@ async fn raw_store_shows_no_plaintext_values_or_names() {
     for k in &keys {
         store.write(k, Bytes::from(format!("PLAINTEXT-VALUE-{k}"))).await.unwrap();
     }
-    let needles = ["monitors", "updates", "deadbeef", "payments", "cafebabe", "manager", "longchannel", "PLAINTEXT"];
+    let needles = [
+        "monitors",
+        "updates",
+        "deadbeef",
+        "payments",
+        "cafebabe",
+        "manager",
+        "longchannel",
+        "PLAINTEXT",
+    ];
     for stored in inner.list_all_keys().await.unwrap() {
         let name = stored.to_string();
         let value = inner.read(&stored).await.unwrap();
@@ -231,7 +246,10 @@ async fn metadata_is_hidden_and_reserved_with_clear_names() {
 async fn a_store_with_data_but_no_metadata_is_refused_and_modes_are_kept() {
     let inner = Arc::new(MemoryBackend::new());
     inner.write(&key("monitors", "", "chan1"), Bytes::from_static(b"plain")).await.unwrap();
-    let err = Encrypted::builder(inner, Keyring::new(RootKey::from_bytes(ROOT))).open().await.unwrap_err();
+    let err = Encrypted::builder(inner, Keyring::new(RootKey::from_bytes(ROOT)))
+        .open()
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err}");
 
     let inner = Arc::new(MemoryBackend::new());
@@ -242,7 +260,8 @@ async fn a_store_with_data_but_no_metadata_is_refused_and_modes_are_kept() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("keeps clear names"), "{err}");
-    let reopened = Encrypted::builder(inner, Keyring::new(RootKey::from_bytes(ROOT))).open().await.unwrap();
+    let reopened =
+        Encrypted::builder(inner, Keyring::new(RootKey::from_bytes(ROOT))).open().await.unwrap();
     assert_eq!(reopened.name_mode(), NameMode::Clear);
 }
 
