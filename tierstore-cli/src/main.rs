@@ -3,6 +3,8 @@
 mod demo;
 mod inspect;
 mod keyarg;
+#[cfg(feature = "encryption")]
+mod rotate;
 mod transfer;
 
 use std::process::ExitCode;
@@ -37,6 +39,9 @@ enum Command {
     Copy(transfer::CopyArgs),
     /// Compare two stores and list the keys that are missing or different.
     Verify(transfer::VerifyArgs),
+    /// Re-seal an encrypted store under a new root key (resumable).
+    #[cfg(feature = "encryption")]
+    Rotate(rotate::RotateArgs),
 }
 
 /// What a command reports when it fails: one readable line.
@@ -67,6 +72,8 @@ fn main() -> ExitCode {
             Command::Rm(args) => inspect::rm(args).await,
             Command::Copy(args) => transfer::copy(args).await,
             Command::Verify(args) => transfer::verify(args).await,
+            #[cfg(feature = "encryption")]
+            Command::Rotate(args) => rotate::rotate(args).await,
         }
     });
     match result {
