@@ -340,17 +340,13 @@ impl<B: Backend> Encrypted<B> {
             .names
             .decode_namespace(stored.namespace())
             .map_err(|e| self.bad_name(op, stored, e))?;
-        if let Some(ns) = ns {
-            if let Some(name) = self
+        if let Some(ns) = ns
+            && let Some(name) = self
                 .names
                 .decode_key_name(&ns, stored.key())
                 .map_err(|e| self.bad_name(op, stored, e))?
-            {
-                return ns
-                    .key(&name)
-                    .map(Some)
-                    .map_err(|e| self.bad_name(op, stored, e.to_string()));
-            }
+        {
+            return ns.key(&name).map(Some).map_err(|e| self.bad_name(op, stored, e.to_string()));
         }
         self.real_key_from_envelope(stored, op).await
     }
