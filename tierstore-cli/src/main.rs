@@ -7,6 +7,8 @@ mod inspect;
 mod keyarg;
 mod progress;
 mod recovery;
+#[cfg(feature = "encryption")]
+mod rotate;
 mod stores;
 mod transfer;
 
@@ -60,6 +62,9 @@ enum Command {
     Resilver(recovery::ResilverArgs),
     /// Restore a lost primary from its backup, into an empty store.
     Restore(recovery::RestoreArgs),
+    /// Re-seal an encrypted store under a new root key (resumable).
+    #[cfg(feature = "encryption")]
+    Rotate(rotate::RotateArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +102,8 @@ fn main() -> ExitCode {
             Command::Verify(args) => transfer::verify(&stores, args).await,
             Command::Resilver(args) => recovery::resilver(&stores, args).await,
             Command::Restore(args) => recovery::restore(&stores, args).await,
+            #[cfg(feature = "encryption")]
+            Command::Rotate(args) => rotate::rotate(args).await,
         }
     });
     exit::report(result)

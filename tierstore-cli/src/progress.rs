@@ -57,6 +57,12 @@ impl Progress {
         move |p| Progress { bar: bar.clone() }.update(p)
     }
 
+    /// Moves the bar to `position` with `message`.
+    pub(crate) fn set(&self, position: u64, message: String) {
+        self.bar.set_position(position);
+        self.bar.set_message(message);
+    }
+
     /// Clears the bar and prints the summary line.
     pub(crate) fn finish(self, summary: &str) {
         self.bar.finish_and_clear();

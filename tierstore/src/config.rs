@@ -80,6 +80,31 @@ pub struct Config {
     /// Deferred policy: writes fail once the backup is this many keys behind (default
     /// [`DEFAULT_MAX_BACKLOG`]).
     pub max_backlog: Option<usize>,
+    /// The key (and name mode) of every role whose URL starts with `encrypted:`.
+    pub encryption: Option<EncryptionSection>,
+}
+
+/// The `[encryption]` section: where the root key of `encrypted:` roles comes from.
+///
+/// ```toml
+/// backup = "encrypted:s3://bucket/node?endpoint=https://s3.example.com"
+///
+/// [encryption]
+/// key_file = "/etc/tierstore/backup.key"   # mode 0600; or key_env = "TIERSTORE_KEY"
+/// names = "obfuscated"                      # or "clear"; for a new store
+/// ```
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionSection {
+    /// The root-key file (64 hex digits or 32 bytes, mode 0600).
+    pub key_file: Option<String>,
+    /// The environment variable holding the root key, when there is no key file.
+    pub key_env: Option<String>,
+    /// Previous key files, still read during a key rotation.
+    #[serde(default)]
+    pub previous_key_files: Vec<String>,
+    /// `"clear"` or `"obfuscated"` (default) names for a new store.
+    pub names: Option<String>,
 }
 
 /// `journal = "PATH"` or `journal = false`.
@@ -178,6 +203,7 @@ impl Config {
             journal: None,
             backup_policy: None,
             max_backlog: None,
+            encryption: None,
         }
     }
 
@@ -260,20 +286,44 @@ impl Config {
         Some(config)
     }
 
+    /// The [`OpenOptions`](crate::OpenOptions) of every role: the `[encryption]` key source.
+    pub fn open_options(&self) -> crate::OpenOptions {
+        let mut options = crate::OpenOptions::default();
+        if let Some(section) = &self.encryption {
+            options.key_file = section.key_file.as_ref().map(Into::into);
+            options.key_env = section.key_env.clone();
+            options.previous_key_files =
+                section.previous_key_files.iter().map(Into::into).collect();
+            options.names = section.names.clone();
+        }
+        options
+    }
+
     /// Opens the backend of one role with this configuration's layers:
     /// `Retry(Timeout(backend))`.
     pub async fn open_role(&self, url: &str) -> Result<Arc<dyn Backend>, Error> {
-        self.open_role_with(url, &crate::OpenOptions::default()).await
+        self.open_role_with(url, &self.open_options()).await
     }
 
     /// [`open_role`](Self::open_role) with [`OpenOptions`](crate::OpenOptions) (a key file,
-    /// a store that must exist).
+    /// a store that must exist). Where `options` names no key source, the `[encryption]`
+    /// section's applies.
     pub async fn open_role_with(
         &self,
         url: &str,
         options: &crate::OpenOptions,
     ) -> Result<Arc<dyn Backend>, Error> {
-        let mut backend = crate::open_with(url, options).await?;
+        let mut options = options.clone();
+        if options.key_file.is_none() && options.key_env.is_none() {
+            let section = self.open_options();
+            options.key_file = section.key_file;
+            options.key_env = section.key_env;
+            options.previous_key_files = section.previous_key_files;
+        }
+        if options.names.is_none() {
+            options.names = self.open_options().names;
+        }
+        let mut backend = crate::open_with(url, &options).await?;
         if let Some(timeout) = &self.timeout {
             let mutation = timeout.mutation_ms.unwrap_or(timeout.operation_ms);
             backend = Arc::new(

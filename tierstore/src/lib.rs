@@ -36,7 +36,8 @@ mod postgres_url;
 mod s3_url;
 
 pub use config::{
-    Config, JournalSetting, RetrySection, RoutingConfig, TimeoutSection, default_journal_path,
+    Config, EncryptionSection, JournalSetting, RetrySection, RoutingConfig, TimeoutSection,
+    default_journal_path,
 };
 pub use open::{OpenOptions, local_path, open, open_with};
 pub use tierstore_core::*;
@@ -63,6 +64,12 @@ pub mod redis {
 #[cfg(feature = "s3")]
 pub mod s3 {
     pub use tierstore_s3::*;
+}
+
+/// The encryption layer: `Encrypted`, keys, rotation (feature `encryption`).
+#[cfg(feature = "encryption")]
+pub mod encrypt {
+    pub use tierstore_encrypt::*;
 }
 
 /// The PostgreSQL backend (feature `postgres`).

@@ -15,6 +15,7 @@ use tierstore_core::{Backend, Error, MemoryBackend};
 /// | `redis://[user:pass@]host[:port][/db][?prefix=P]`, `rediss://...` | Redis | `redis` |
 /// | `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&allow_http=true&client=aws-sdk]` | object storage | `s3` (`aws-sdk` for `client=aws-sdk`) |
 /// | `postgres://USER@HOST[:PORT]/DB[?table=T&sslmode=M&sslrootcert=PATH&passfile=PATH&pool_size=N]`, `postgresql://...` | PostgreSQL, ldk-node's table `ldk_data` by default | `postgres` |
+/// | `encrypted:INNER-URL`, e.g. `encrypted:s3://bucket/node?endpoint=...` | the inner store behind [`Encrypted`](tierstore_encrypt::Encrypted), keyed by [`OpenOptions::key_file`] or [`OpenOptions::key_env`] | `encryption` |
 ///
 /// Paths may be relative (`sqlite:node/primary.db`) or absolute (`sqlite:///var/lib/node.db`).
 /// S3 credentials come from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
@@ -58,13 +59,26 @@ pub struct OpenOptions {
     /// opened read-only (no writer thread; writes fail); a `file:` directory must exist and
     /// is not created. Remote stores are opened as usual: the caller simply does not write.
     pub read_only: bool,
-    /// The root-key file for `encrypted:` stores.
+    /// The root-key file for `encrypted:` stores (ignored by other stores).
     pub key_file: Option<std::path::PathBuf>,
+    /// The environment variable holding the root key (64 hex digits) when no key file is given.
+    pub key_env: Option<String>,
+    /// Previous root-key files, still accepted for reading (key rotation).
+    pub previous_key_files: Vec<std::path::PathBuf>,
+    /// How a new encrypted store keeps its names: `"clear"` or `"obfuscated"` (the default).
+    pub names: Option<String>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { create: true, read_only: false, key_file: None }
+        OpenOptions {
+            create: true,
+            read_only: false,
+            key_file: None,
+            key_env: None,
+            previous_key_files: Vec::new(),
+            names: None,
+        }
     }
 }
 
@@ -84,6 +98,24 @@ impl OpenOptions {
     /// The root-key file for `encrypted:` stores.
     pub fn key_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.key_file = Some(path.into());
+        self
+    }
+
+    /// The environment variable with the root key, when no key file is given.
+    pub fn key_env(mut self, var: impl Into<String>) -> Self {
+        self.key_env = Some(var.into());
+        self
+    }
+
+    /// A previous root-key file, still accepted for reading (key rotation).
+    pub fn previous_key_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.previous_key_files.push(path.into());
+        self
+    }
+
+    /// How a new encrypted store keeps its names: `"clear"` or `"obfuscated"`.
+    pub fn names(mut self, names: impl Into<String>) -> Self {
+        self.names = Some(names.into());
         self
     }
 }
@@ -111,8 +143,9 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Backe
         "redis" | "rediss" => open_redis(url).await,
         "s3" => open_s3(url).await,
         "postgres" | "postgresql" => open_postgres(url).await,
+        "encrypted" => Box::pin(open_encrypted(url, rest, options)).await,
         other => Err(Error::config(format!(
-            "{}: unknown scheme `{other}:` (known: memory:, sqlite:, file:, redis://, rediss://, s3://, postgres://)",
+            "{}: unknown scheme `{other}:` (known: memory:, sqlite:, file:, redis://, rediss://, s3://, postgres://, encrypted:)",
             redact(url)
         ))),
     }
@@ -170,6 +203,7 @@ pub(crate) fn redact(url: &str) -> String {
 /// ```
 pub fn local_path(url: &str) -> Result<Option<std::path::PathBuf>, Error> {
     match url.split_once(':') {
+        Some(("encrypted", inner)) => local_path(inner),
         Some(("sqlite" | "file", rest)) => {
             let (path, _) = split_params(rest)?;
             decode_path(url, &path).map(Some)
@@ -195,7 +229,8 @@ fn decode_path(url: &str, path: &str) -> Result<std::path::PathBuf, Error> {
     feature = "redis",
     feature = "s3",
     feature = "aws-sdk",
-    feature = "postgres"
+    feature = "postgres",
+    feature = "encryption"
 )))]
 pub(crate) fn missing_feature(url: &str, feature: &str) -> Error {
     Error::config(format!(
@@ -300,6 +335,54 @@ async fn open_postgres(url: &str) -> Result<Arc<dyn Backend>, Error> {
 #[cfg(not(feature = "postgres"))]
 async fn open_postgres(url: &str) -> Result<Arc<dyn Backend>, Error> {
     Err(missing_feature(url, "postgres"))
+}
+
+/// The keyring an `encrypted:` URL asks for: a clear error when no key source is given.
+#[cfg(feature = "encryption")]
+fn keyring(url: &str, options: &OpenOptions) -> Result<tierstore_encrypt::Keyring, Error> {
+    use tierstore_encrypt::{Keyring, RootKey};
+    let current = match (&options.key_file, &options.key_env) {
+        (Some(path), _) => RootKey::from_file(path)?,
+        (None, Some(var)) => RootKey::from_env(var)?,
+        (None, None) => {
+            return Err(Error::config(format!(
+                "{}: an encrypted store needs its root key: a key file (--key-file, \
+                 OpenOptions::key_file, `key_file` in [encryption]) or an environment variable \
+                 (OpenOptions::key_env, `key_env` in [encryption])",
+                redact(url)
+            )));
+        }
+    };
+    let previous =
+        options.previous_key_files.iter().map(RootKey::from_file).collect::<Result<Vec<_>, _>>()?;
+    Keyring::with_previous(current, previous)
+}
+
+#[cfg(feature = "encryption")]
+async fn open_encrypted(
+    url: &str,
+    inner: &str,
+    options: &OpenOptions,
+) -> Result<Arc<dyn Backend>, Error> {
+    if inner.starts_with("encrypted:") {
+        return Err(Error::config(format!("{}: encrypted twice", redact(url))));
+    }
+    let keys = keyring(url, options)?;
+    let inner = open_with(inner, options).await?;
+    let mut builder = tierstore_encrypt::Encrypted::builder(inner, keys);
+    if let Some(names) = &options.names {
+        builder = builder.names(names.parse()?);
+    }
+    Ok(Arc::new(builder.open().await?))
+}
+
+#[cfg(not(feature = "encryption"))]
+async fn open_encrypted(
+    url: &str,
+    _inner: &str,
+    _options: &OpenOptions,
+) -> Result<Arc<dyn Backend>, Error> {
+    Err(missing_feature(url, "encryption"))
 }
 
 #[cfg(test)]

@@ -77,6 +77,19 @@ async fn s3aws() -> Arc<dyn Backend> {
     tierstore::open(&s3_url("aws-sdk")).await.expect("s3 (aws-sdk) opens")
 }
 
+/// The S3 backend behind the encryption layer, by URL (`encrypted:s3://...`), keyed by a file.
+async fn encrypted_s3() -> Subject<Arc<dyn Backend>> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key = dir.path().join("backup.key");
+    std::fs::write(&key, "5e".repeat(32)).expect("key file");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    let url = format!("encrypted:{}", s3_url("object_store"));
+    let options = tierstore::OpenOptions::default().key_file(&key);
+    let backend = tierstore::open_with(&url, &options).await.expect("encrypted s3 opens");
+    Subject::new(backend).with_guard(dir)
+}
+
 /// The embedded default: what `tierstore demo` runs.
 mod primary_sqlite__backup_sqlite__ephemeral_fs {
     use super::*;
@@ -142,4 +155,10 @@ mod primary_postgres__backup_sqlite__ephemeral_redis {
 mod primary_sqlite__backup_postgres__ephemeral_fs {
     use super::*;
     tierstore_testkit::scenario_tests!(primary: sqlite, backup: postgres, ephemeral: fs);
+}
+
+// An encrypted backup on object storage: what an operator runs off-site.
+mod primary_sqlite__backup_encrypted_s3__ephemeral_memory {
+    use super::*;
+    tierstore_testkit::scenario_tests!(primary: sqlite, backup: encrypted_s3, ephemeral: memory);
 }

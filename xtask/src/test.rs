@@ -62,6 +62,15 @@ fn stream(cmd: &mut Command, results: &mut Results) -> Result<ExitStatus, String
 /// Every backend the project ships, each of which must pass alone and in every role.
 const BACKENDS: [&str; 7] = ["memory", "sqlite", "fs", "redis", "s3", "s3aws", "postgres"];
 const ROLES: [&str; 4] = ["alone", "primary", "backup", "ephemeral"];
+/// Layered configurations that must pass too: the encryption layer alone (conformance) and
+/// as the backup, on the in-memory backend, SQLite and S3 (SeaweedFS).
+const EXTRA_CELLS: [(&str, &str); 5] = [
+    ("encrypted_memory", "alone"),
+    ("encrypted_sqlite", "alone"),
+    ("encrypted_memory", "backup"),
+    ("encrypted_sqlite", "backup"),
+    ("encrypted_s3", "backup"),
+];
 
 /// Outcomes parsed from libtest's output, and the backend × role matrix.
 #[derive(Default)]
@@ -104,6 +113,7 @@ impl Results {
         BACKENDS
             .iter()
             .flat_map(|backend| ROLES.iter().map(move |role| (*backend, *role)))
+            .chain(EXTRA_CELLS)
             .filter(|(backend, role)| {
                 let cell = (backend.to_string(), role.to_string());
                 self.matrix.get(&cell).is_none_or(|(passed, _)| *passed == 0)
@@ -213,6 +223,7 @@ mod tests {
         let missing = results.missing_cells();
         assert!(missing.contains(&"memory as primary".to_owned()), "{missing:?}");
         assert!(!missing.contains(&"memory as alone".to_owned()), "one test passed: {missing:?}");
-        assert_eq!(missing.len(), BACKENDS.len() * ROLES.len() - 1);
+        assert_eq!(missing.len(), BACKENDS.len() * ROLES.len() - 1 + EXTRA_CELLS.len());
+        assert!(missing.contains(&"encrypted_s3 as backup".to_owned()), "{missing:?}");
     }
 }
