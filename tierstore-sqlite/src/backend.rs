@@ -87,21 +87,7 @@ impl SqliteBackend {
         })
         .await
         .map_err(|e| Error::backend(&name, Operation::Open, path.display(), e))?;
-        match checked {
-            Ok(()) => {}
-            Err(OpenError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::config(format!("{name}: {} does not exist", path.display())));
-            }
-            Err(OpenError::Io(e)) => {
-                return Err(Error::backend(&name, Operation::Open, path.display(), e));
-            }
-            Err(OpenError::Schema(SchemaError::Sqlite(e))) => {
-                return Err(classify(&name, Operation::Open, path.display(), Arc::new(e)));
-            }
-            Err(OpenError::Schema(SchemaError::Unsupported(reason))) => {
-                return Err(Error::config(format!("{name}: {reason}")));
-            }
-        }
+        checked.map_err(|e| open_failed(&name, &path, e))?;
         let statements = Statements::new(&options.table);
         Ok(SqliteBackend {
             inner: Arc::new(Inner { name, path, statements, writer: None, readers }),
@@ -120,15 +106,7 @@ impl SqliteBackend {
         let conn = tokio::task::spawn_blocking(move || open_writer(&opening, &task_options))
             .await
             .map_err(|e| Error::backend(&name, Operation::Open, path.display(), e))?
-            .map_err(|e| match e {
-                OpenError::Io(e) => Error::backend(&name, Operation::Open, path.display(), e),
-                OpenError::Schema(SchemaError::Sqlite(e)) => {
-                    classify(&name, Operation::Open, path.display(), Arc::new(e))
-                }
-                OpenError::Schema(SchemaError::Unsupported(reason)) => {
-                    Error::config(format!("{name}: {reason}"))
-                }
-            })?;
+            .map_err(|e| open_failed(&name, &path, e))?;
         let statements = Statements::new(&options.table);
         let writer = Writer::spawn(conn, statements.clone(), options.max_batch, name.clone())
             .map_err(|e| Error::backend(&name, Operation::Open, path.display(), e))?;
@@ -183,6 +161,23 @@ impl From<rusqlite::Error> for OpenError {
     }
 }
 
+/// The error of a failed open, naming the database: a missing file or an unsupported schema is
+/// a configuration error, SQLite's own errors are classified as for any operation.
+fn open_failed(name: &str, path: &Path, e: OpenError) -> Error {
+    match e {
+        OpenError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Error::config(format!("{name}: {} does not exist", path.display()))
+        }
+        OpenError::Io(e) => Error::backend(name, Operation::Open, path.display(), e),
+        OpenError::Schema(SchemaError::Sqlite(e)) => {
+            classify(name, Operation::Open, path.display(), Arc::new(e))
+        }
+        OpenError::Schema(SchemaError::Unsupported(reason)) => {
+            Error::config(format!("{name}: {reason}"))
+        }
+    }
+}
+
 /// Creates the file (mode 0600) if needed, opens the writer's connection, applies the
 /// pragmas and prepares the schema. Blocking.
 fn open_writer(path: &Path, options: &SqliteOptions) -> Result<Connection, OpenError> {
@@ -220,14 +215,7 @@ fn check_readable(path: &Path, table: &str) -> Result<(), OpenError> {
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    let has_table = conn
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [table],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
+    let has_table = schema::has_table(&conn, table)?;
     if !has_table {
         return Err(OpenError::Schema(SchemaError::Unsupported(format!(
             "{} has no table {table}: not a TierStore or ldk-node database",

@@ -36,6 +36,18 @@ pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Whether the database has a table named `table`.
+pub(crate) fn has_table(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    let found = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |_| Ok(()),
+        )
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// Creates the table and index of a new database, migrates a version-2 database (ldk-node
 /// before pagination), and refuses versions it does not know.
 pub(crate) fn prepare(conn: &mut Connection, options: &SqliteOptions) -> Result<(), SchemaError> {
@@ -47,14 +59,7 @@ pub(crate) fn prepare(conn: &mut Connection, options: &SqliteOptions) -> Result<
              ({SCHEMA_VERSION}); upgrade tierstore before opening this database"
         )));
     }
-    let exists = conn
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [table],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
+    let exists = has_table(conn, table)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     match (exists, version) {
         (false, _) => {
