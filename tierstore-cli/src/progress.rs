@@ -57,7 +57,8 @@ impl Progress {
         move |p| Progress { bar: bar.clone() }.update(p)
     }
 
-    /// Moves the bar to `position` with `message`.
+    /// Moves the bar to `position` with `message` (`rotate`'s own progress).
+    #[cfg(feature = "encryption")]
     pub(crate) fn set(&self, position: u64, message: String) {
         self.bar.set_position(position);
         self.bar.set_message(message);
