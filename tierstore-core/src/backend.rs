@@ -160,10 +160,7 @@ pub trait Backend: fmt::Display + Send + Sync + 'static {
     /// at a time. The default writes the entries one by one; engines that can commit many
     /// writes at once (SQLite: one transaction, one fsync) override it.
     async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
-        for (key, value) in entries {
-            self.write(&key, value).await?;
-        }
-        Ok(())
+        write_each(self, entries).await
     }
 
     /// Every key of `namespace`, in any order.
@@ -205,6 +202,19 @@ pub trait Backend: fmt::Display + Send + Sync + 'static {
         namespaces.dedup();
         Ok(namespaces)
     }
+}
+
+/// Writes `entries` in order through [`Backend::write`], stopping at the first error: the
+/// default [`Backend::write_batch`], for implementations that override it only to state that
+/// they write one entry at a time (wrappers whose behaviour is per key).
+pub async fn write_each<B: Backend + ?Sized>(
+    backend: &B,
+    entries: Vec<(Key, Bytes)>,
+) -> Result<(), Error> {
+    for (key, value) in entries {
+        backend.write(&key, value).await?;
+    }
+    Ok(())
 }
 
 /// A dynamically typed backend debug-prints as its `Display` name (which shows how it is

@@ -65,7 +65,7 @@ pub mod sync_record;
 mod tier_store;
 
 pub use adapter::{AdaptedStore, LdkBackend, Lightning03};
-pub use backend::{Backend, Capabilities, IntoBackend, Page, PageOrder};
+pub use backend::{Backend, Capabilities, IntoBackend, Page, PageOrder, write_each};
 pub use backlog::{BackupPolicy, DEFAULT_MAX_BACKLOG};
 pub use error::{BoxError, Error, Operation, Tier, is_transient_io_kind};
 pub use journal::JournalStats;

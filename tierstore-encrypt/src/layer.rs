@@ -479,10 +479,7 @@ impl<B: Backend> Backend for Encrypted<B> {
     /// One entry at a time through [`write`](Backend::write): each is sealed and written
     /// under its own name lock, which orders it against a concurrent `rotate`.
     async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
-        for (key, value) in entries {
-            self.write(&key, value).await?;
-        }
-        Ok(())
+        tierstore_core::write_each(self, entries).await
     }
 
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {

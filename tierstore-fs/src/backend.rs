@@ -130,10 +130,7 @@ impl Backend for FsBackend {
 
     /// One file at a time, in order: each is its own atomic rename and fsync.
     async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
-        for (key, value) in entries {
-            self.write(&key, value).await?;
-        }
-        Ok(())
+        tierstore_core::write_each(self, entries).await
     }
 
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {

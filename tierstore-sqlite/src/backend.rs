@@ -64,20 +64,22 @@ impl SqliteBackend {
         Self::open_read_only_with(path.as_ref(), SqliteOptions::new()).await
     }
 
-    fn display_name(path: &Path, options: &SqliteOptions) -> String {
-        if options.table == DEFAULT_TABLE {
+    /// The display name of the database at `path`, once `options` are known to be valid.
+    fn checked_name(path: &Path, options: &SqliteOptions) -> Result<String, Error> {
+        let name = if options.table == DEFAULT_TABLE {
             format!("sqlite:{}", path.display())
         } else {
             format!("sqlite:{}?table={}", path.display(), options.table)
-        }
+        };
+        options.validate().map_err(|reason| Error::config(format!("{name}: {reason}")))?;
+        Ok(name)
     }
 
     pub(crate) async fn open_read_only_with(
         path: &Path,
         options: SqliteOptions,
     ) -> Result<SqliteBackend, Error> {
-        let name = Self::display_name(path, &options);
-        options.validate().map_err(|reason| Error::config(format!("{name}: {reason}")))?;
+        let name = Self::checked_name(path, &options)?;
         let path = path.to_path_buf();
         let readers = Readers::new(path.clone());
         let table = options.table.clone();
@@ -98,8 +100,7 @@ impl SqliteBackend {
         path: &Path,
         options: SqliteOptions,
     ) -> Result<SqliteBackend, Error> {
-        let name = Self::display_name(path, &options);
-        options.validate().map_err(|reason| Error::config(format!("{name}: {reason}")))?;
+        let name = Self::checked_name(path, &options)?;
         let path = path.to_path_buf();
         let opening = path.clone();
         let task_options = options.clone();

@@ -193,10 +193,7 @@ impl<B: Backend> Backend for Faulty<B> {
     /// One entry at a time through [`write`](Backend::write), so that faults, delays and
     /// counts apply per key as for single writes.
     async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
-        for (key, value) in entries {
-            self.write(&key, value).await?;
-        }
-        Ok(())
+        tierstore_core::write_each(self, entries).await
     }
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
         self.check(Operation::Remove, key, Some(key.namespace()))?;
@@ -291,10 +288,7 @@ impl<B: Backend> Backend for Delayed<B> {
     /// One entry at a time through [`write`](Backend::write), so that faults, delays and
     /// counts apply per key as for single writes.
     async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
-        for (key, value) in entries {
-            self.write(&key, value).await?;
-        }
-        Ok(())
+        tierstore_core::write_each(self, entries).await
     }
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
         self.wait(Operation::Remove, Some(key)).await;
@@ -383,10 +377,7 @@ impl<B: Backend> Backend for Counting<B> {
     /// One entry at a time through [`write`](Backend::write), so that faults, delays and
     /// counts apply per key as for single writes.
     async fn write_batch(&self, entries: Vec<(Key, Bytes)>) -> Result<(), Error> {
-        for (key, value) in entries {
-            self.write(&key, value).await?;
-        }
-        Ok(())
+        tierstore_core::write_each(self, entries).await
     }
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
         self.hit(Operation::Remove);

@@ -55,6 +55,17 @@ impl<B: Backend> Timeout<B> {
             Operation::Write | Operation::Remove => self.mutation_timeout,
             _ => self.timeout,
         };
+        self.run_for(after, op, target, future).await
+    }
+
+    /// `future` under the deadline `after`.
+    async fn run_for<T>(
+        &self,
+        after: Duration,
+        op: Operation,
+        target: &(dyn fmt::Display + Sync),
+        future: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
         tokio::time::timeout(after, future).await.unwrap_or_else(|_| {
             Err(Error::Timeout {
                 backend: self.inner.to_string(),
@@ -94,14 +105,7 @@ impl<B: Backend> Backend for Timeout<B> {
         let first = first.clone();
         let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
         let after = self.mutation_timeout.saturating_mul(count);
-        tokio::time::timeout(after, self.inner.write_batch(entries)).await.unwrap_or_else(|_| {
-            Err(Error::Timeout {
-                backend: self.inner.to_string(),
-                op: Operation::Write,
-                target: first.to_string(),
-                after,
-            })
-        })
+        self.run_for(after, Operation::Write, &first, self.inner.write_batch(entries)).await
     }
 
     async fn remove(&self, key: &Key, lazy: bool) -> Result<(), Error> {
