@@ -6,13 +6,20 @@
 //! - `encrypt_s3/{plain,encrypted}_write/<size>`: writes to the S3 test server (SeaweedFS from
 //!   `cargo xtask services`, or `TIERSTORE_S3_ENDPOINT`): what an operator pays per backup
 //!   write. Goal: under 5 % added latency; at least 1 GiB/s sealing 1 MiB values.
+//!
+//! For the report (`cargo xtask bench`), records in group `encrypt`: `seal_1MiB` and
+//! `open_1MiB` (envelopes per second, GiB/s in `extra`), and `s3_{plain,encrypted}_write_<size>`
+//! measured in alternating rounds, the encrypted row against the plain one.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use futures::FutureExt;
 use tierstore_core::{Backend, Bytes, Key, MemoryBackend};
 use tierstore_encrypt::{Encrypted, Keyring, RootKey, envelope};
 use tierstore_s3::S3Backend;
+use tierstore_testkit::bench::{Load, Op, Record, interleaved};
 use tierstore_testkit::servers::s3;
 use tokio::runtime::Runtime;
 
@@ -75,6 +82,74 @@ fn bench_envelope(c: &mut Criterion) {
         });
     }
     group.finish();
+    file_cipher_throughput(&root, &keyring, &key);
+}
+
+/// A timed operation: its name, the operation, and the record it is compared with.
+type Case<'a> = (&'a str, &'a dyn Fn(), Option<&'a str>);
+
+/// Files `encrypt/seal_1MiB` and `encrypt/open_1MiB`: the median of several timed batches.
+fn file_cipher_throughput(root: &RootKey, keyring: &Keyring, key: &Key) {
+    const SIZE: usize = 1 << 20;
+    const BATCH: u32 = 50;
+    let value = vec![0x5au8; SIZE];
+    let sealed = envelope::seal_with_nonce(root, [1; 24], &[2; 16], key, 7, &value);
+    let seal = || {
+        std::hint::black_box(envelope::seal_with_nonce(root, [1; 24], &[2; 16], key, 7, &value));
+    };
+    let open = || {
+        std::hint::black_box(envelope::open_with(keyring, &[2; 16], key, sealed.clone()))
+            .expect("opens");
+    };
+    // The same cipher from RustCrypto alone (in place, no envelope): the crate this layer's
+    // output is checked against, for scale.
+    let reference = chacha20poly1305::XChaCha20Poly1305::new(&[3; 32].into());
+    let mut buffer = value.clone();
+    let rustcrypto = || {
+        std::hint::black_box(
+            reference
+                .encrypt_inout_detached(&[1; 24].into(), b"aad", (&mut buffer[..]).into())
+                .expect("seals"),
+        );
+    };
+    let rustcrypto = std::cell::RefCell::new(rustcrypto);
+    let rustcrypto = || (rustcrypto.borrow_mut())();
+    let cases: [Case<'_>; 3] = [
+        ("seal", &seal, Some("encrypt/rustcrypto_seal_1MiB")),
+        ("open", &open, None),
+        ("rustcrypto_seal", &rustcrypto, None),
+    ];
+    for (what, op, baseline) in cases {
+        let mut per_op: Vec<Duration> = (0..11)
+            .map(|_| {
+                let start = Instant::now();
+                (0..BATCH).for_each(|_| op());
+                start.elapsed() / BATCH
+            })
+            .collect();
+        per_op.sort();
+        let median = per_op[per_op.len() / 2].as_secs_f64();
+        let record = Record {
+            group: "encrypt".to_owned(),
+            id: format!("{what}_1MiB"),
+            concurrency: 1,
+            ops_per_sec: 1.0 / median,
+            p50_us: (median * 1e6) as u64,
+            p99_us: (per_op[per_op.len() - 1].as_secs_f64() * 1e6) as u64,
+            baseline: baseline.map(str::to_owned),
+            note: match what {
+                "rustcrypto_seal" => "RustCrypto chacha20poly1305's XChaCha20-Poly1305 sealing \
+                                      1 MiB in place (one core; GiB/s in extra)"
+                    .to_owned(),
+                _ => format!("{what} one 1 MiB envelope (one core; GiB/s in extra)"),
+            },
+        };
+        let gib_per_s = SIZE as f64 / median / f64::from(1u32 << 30);
+        eprintln!("encrypt/{what}_1MiB: {gib_per_s:.2} GiB/s");
+        if let Err(e) = record.save_with_extra(&[("gib_per_s", gib_per_s)]) {
+            eprintln!("tierstore bench: could not save encrypt/{what}_1MiB: {e}");
+        }
+    }
 }
 
 fn s3_backend(env: &s3::S3Env, prefix: &str) -> S3Backend {
@@ -113,6 +188,43 @@ fn bench_s3(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // For the report: plain and encrypted in alternating rounds, so that the server's drift
+    // hits both alike.
+    for size in SIZES {
+        let value = Bytes::from(vec![0x5au8; size]);
+        let write = |backend: &'static str| -> Op<'_> {
+            let (key, value, plain, encrypted) = (&key, value.clone(), &plain, &encrypted);
+            Box::new(move |_| {
+                let value = value.clone();
+                async move {
+                    match backend {
+                        "plain" => plain.write(key, value).await,
+                        _ => encrypted.write(key, value).await,
+                    }
+                    .expect("write")
+                }
+                .boxed()
+            })
+        };
+        let name = |what: &str| format!("s3_{what}_write_{}", label(size));
+        let note = format!("one {} write at a time to the S3 test server", label(size));
+        interleaved(
+            &rt,
+            "encrypt",
+            6,
+            Duration::from_secs(1),
+            vec![
+                (Load::new(name("plain"), 1).note(note.clone()), write("plain")),
+                (
+                    Load::new(name("encrypted"), 1)
+                        .baseline(format!("encrypt/{}", name("plain")))
+                        .note(format!("{note}, through the encryption layer")),
+                    write("encrypted"),
+                ),
+            ],
+        );
+    }
 }
 
 criterion_group!(benches, bench_envelope, bench_memory, bench_s3);

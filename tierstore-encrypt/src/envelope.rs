@@ -35,8 +35,6 @@
 
 use std::fmt;
 
-use chacha20poly1305::aead::AeadInOut;
-use chacha20poly1305::{Tag, XNonce};
 use tierstore_core::Key;
 
 use crate::keys::{KeyId, Keyring, RootKey, ValueKey};
@@ -219,10 +217,7 @@ pub(crate) fn seal(
         put_name(&mut out, names.key());
     }
     out.extend_from_slice(value);
-    let tag = key
-        .cipher
-        .encrypt_inout_detached(&XNonce::from(nonce), &aad, (&mut out[HEADER_LEN..]).into())
-        .expect("XChaCha20-Poly1305 seals any message under 256 GiB");
+    let tag = key.cipher.seal_in_place(&nonce, &aad, &mut out[HEADER_LEN..]);
     out.extend_from_slice(&tag);
     out
 }
@@ -235,13 +230,13 @@ pub(crate) fn open(
 ) -> Result<Opened, EnvelopeError> {
     let key_id = key_id(&raw)?;
     let key = keys.find(key_id).ok_or(EnvelopeError::UnknownKey(key_id))?;
-    let nonce = XNonce::try_from(&raw[11..HEADER_LEN]).expect("24 bytes");
+    let nonce: [u8; NONCE_LEN] = raw[11..HEADER_LEN].try_into().expect("24 bytes");
     let aad = aad(&raw[..HEADER_LEN], store_id, stored);
     let tag_at = raw.len() - TAG_LEN;
-    let tag = Tag::try_from(&raw[tag_at..]).expect("16 bytes");
+    let tag: [u8; TAG_LEN] = raw[tag_at..].try_into().expect("16 bytes");
     let names_inside = raw[6] & FLAG_NAMES_INSIDE != 0;
     key.cipher
-        .decrypt_inout_detached(&nonce, &aad, (&mut raw[HEADER_LEN..tag_at]).into(), &tag)
+        .open_in_place(&nonce, &aad, &mut raw[HEADER_LEN..tag_at], &tag)
         .map_err(|_| EnvelopeError::Authentication(key_id))?;
     raw.truncate(tag_at);
     let stamp = u64::from_be_bytes(raw[HEADER_LEN..HEADER_LEN + 8].try_into().expect("8 bytes"));

@@ -18,12 +18,12 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use chacha20poly1305::aead::KeyInit;
-use chacha20poly1305::{Key as AeadKey, XChaCha20Poly1305};
 use hkdf::Hkdf;
 use sha2::Sha256;
 use tierstore_core::Error;
 use zeroize::{Zeroize, Zeroizing};
+
+use crate::cipher::XChaCha20Poly1305;
 
 /// HKDF salt: fixes the domain of every derivation to this layer and format.
 const SALT: &[u8] = b"tierstore-encrypt/v1";
@@ -140,8 +140,7 @@ impl RootKey {
     pub(crate) fn value_key(&self) -> ValueKey {
         let mut okm = Zeroizing::new([0u8; 32]);
         self.hkdf().expand(INFO_VALUES, okm.as_mut()).expect("32 bytes is a valid HKDF length");
-        let key = AeadKey::from(*okm);
-        ValueKey { id: self.id(), cipher: XChaCha20Poly1305::new(&key) }
+        ValueKey { id: self.id(), cipher: XChaCha20Poly1305::new(okm) }
     }
 }
 

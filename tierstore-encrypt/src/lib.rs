@@ -46,6 +46,7 @@
 
 #![deny(missing_docs)]
 
+mod cipher;
 pub mod envelope;
 mod keys;
 mod layer;

@@ -39,7 +39,7 @@ struct Goal {
     what: &'static str,
     figure: fn(&Records) -> Option<f64>,
     target: Target,
-    /// `x` for ratios, ` MB` for memory.
+    /// `x` for ratios, ` MB` for memory (shown without decimals), ` GiB/s` for throughput.
     unit: &'static str,
 }
 
@@ -178,6 +178,49 @@ const GOALS: &[Goal] = &[
         unit: "x",
     },
     Goal {
+        what: "journal: SQLite + SQLite backup, 16 in flight, with vs without (writes/s)",
+        figure: |r| {
+            ratio(
+                ops(r, "journal/sqlite+sqlite_backup+journal__c16"),
+                ops(r, "journal/sqlite+sqlite_backup__c16"),
+            )
+        },
+        target: Target::AtLeast(0.85),
+        unit: "x",
+    },
+    Goal {
+        what: "journal: p50 it adds at 1 in flight vs the disk's fsync p50",
+        figure: |r| {
+            let added = p50(r, "journal/sqlite+sqlite_backup+journal__c1")?
+                - p50(r, "journal/sqlite+sqlite_backup__c1")?;
+            ratio(Some(added), p50(r, "disk/fsync"))
+        },
+        target: Target::AtMost(1.0),
+        unit: "x",
+    },
+    Goal {
+        what: "encryption: sealing 1 MiB values, one core",
+        figure: |r| extra(r, "encrypt/seal_1MiB", "gib_per_s"),
+        target: Target::AtLeast(1.0),
+        unit: " GiB/s",
+    },
+    Goal {
+        what: "encryption: S3 backup write latency, 1 MiB, encrypted vs plain (p50)",
+        figure: |r| {
+            ratio(p50(r, "encrypt/s3_encrypted_write_1MiB"), p50(r, "encrypt/s3_plain_write_1MiB"))
+        },
+        target: Target::AtMost(1.05),
+        unit: "x",
+    },
+    Goal {
+        what: "encryption: S3 backup write latency, 4 KiB, encrypted vs plain (p50)",
+        figure: |r| {
+            ratio(p50(r, "encrypt/s3_encrypted_write_4KiB"), p50(r, "encrypt/s3_plain_write_4KiB"))
+        },
+        target: Target::AtMost(1.05),
+        unit: "x",
+    },
+    Goal {
         what: "large store: peak RSS of copy",
         figure: |r| extra(r, "large_store/copy", "peak_rss_mb"),
         target: Target::AtMost(300.0),
@@ -206,10 +249,9 @@ pub(crate) fn table(records: &Records) -> String {
     for goal in GOALS {
         let (figure, met) = match (goal.figure)(records) {
             Some(value) => {
-                let shown = if goal.unit == "x" {
-                    format!("{value:.2}x")
-                } else {
-                    format!("{value:.0}{}", goal.unit)
+                let shown = match goal.unit {
+                    " MB" => format!("{value:.0}{}", goal.unit),
+                    unit => format!("{value:.2}{unit}"),
                 };
                 (shown, if goal.target.met(value) { "yes" } else { "**no**" })
             }
@@ -252,6 +294,44 @@ mod tests {
             table.contains("| large store: peak RSS of copy | not measured | ≤ 300 MB | — |"),
             "{table}"
         );
+    }
+
+    fn insert(records: &mut Records, name: &str, p50: u64, extra: Value) {
+        let (group, id) = name.split_once('/').unwrap();
+        let json = serde_json::json!({
+            "group": group, "id": id, "concurrency": 1, "ops_per_sec": 1.0, "p50_us": p50,
+            "p99_us": p50, "baseline": null, "note": "", "extra": extra
+        });
+        let Value::Object(map) = json else { unreachable!() };
+        records.insert(name.to_owned(), map);
+    }
+
+    #[test]
+    fn the_journal_goal_compares_the_latency_it_adds_with_one_fsync() {
+        let mut records = Records::new();
+        insert(&mut records, "journal/sqlite+sqlite_backup__c1", 200, Value::Null);
+        insert(&mut records, "journal/sqlite+sqlite_backup+journal__c1", 260, Value::Null);
+        insert(&mut records, "disk/fsync", 75, Value::Null);
+        insert(&mut records, "encrypt/seal_1MiB", 700, serde_json::json!({"gib_per_s": 1.456}));
+        let table = table(&records);
+        assert!(
+            table.contains("| journal: p50 it adds at 1 in flight vs the disk's fsync p50 | 0.80x | ≤ 1x | yes |"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "| encryption: sealing 1 MiB values, one core | 1.46 GiB/s | ≥ 1 GiB/s | yes |"
+            ),
+            "{table}"
+        );
+        insert(&mut records, "journal/sqlite+sqlite_backup+journal__c1", 290, Value::Null);
+        assert!(table_row_met(&records, "journal: p50 it adds") == Some(false));
+    }
+
+    fn table_row_met(records: &Records, what: &str) -> Option<bool> {
+        let table = table(records);
+        let row = table.lines().find(|l| l.starts_with(&format!("| {what}")))?;
+        Some(row.ends_with("| yes |"))
     }
 
     #[test]
