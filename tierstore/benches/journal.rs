@@ -6,10 +6,13 @@
 //! |---|---|---|
 //! | `sqlite+sqlite_backup__c1` / `__c16` | SQLite primary + SQLite backup, no journal, 4 KiB writes, 1 / 16 in flight | — |
 //! | `sqlite+sqlite_backup+journal__c1` / `__c16` | the same with the journal | the row without |
+//! | `hand_journal__c1` / `__c16` | a journal by hand: a 48-byte record written into a preallocated file and `fdatasync`ed on a blocking thread, then both bare SQLite backends written at once | — |
 //! | `backfill_sqlite` / `backfill_s3` | `open()` backfilling 10,000 keys of 4 KiB into an empty SQLite / S3 backup (ops/s = keys/s) | — |
 //!
 //! Goals: with the journal, at least 0.85x the throughput at 16 in flight, and p50 at 1 in
 //! flight within the disk's fsync p50 (`disk/fsync`, measured here too) of the row without.
+//! The hand-made journal shows what one record and its `fdatasync` cost this disk before two
+//! SQLite writes, without TierStore: the journaled row against it is TierStore's own cost.
 //!
 //! `cargo bench -p tierstore --all-features --bench journal`
 
@@ -20,7 +23,7 @@ use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use lightning::util::persist::KVStore;
 use tierstore::s3::S3Backend;
-use tierstore::{Backend, TierStore};
+use tierstore::{Backend, Bytes, Key, TierStore};
 use tierstore_testkit::bench::{
     Group, Load, Op, Record, fsync_rate, interleaved, save_or_warn, value_of,
 };
@@ -66,6 +69,50 @@ fn writes(store: TierStore) -> Op<'static> {
     })
 }
 
+/// A journal by hand: a record written into a preallocated file and `fdatasync`ed on a
+/// blocking thread, then both bare backends written at once (as TierStore does, without its
+/// group commit, records or routing; concurrent writes each sync, and the kernel merges
+/// the flushes it can).
+fn hand_journal(
+    path: &std::path::Path,
+    primary: Arc<dyn Backend>,
+    backup: Arc<dyn Backend>,
+) -> Op<'static> {
+    use std::os::unix::fs::FileExt;
+    const SPACE: u64 = 4 << 20;
+    const RECORD: u64 = 48;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(path)
+        .expect("journal file");
+    file.write_all_at(&vec![0; SPACE as usize], 0).expect("preallocate");
+    file.sync_all().expect("sync");
+    let file = Arc::new(file);
+    Box::new(move |i| {
+        let (file, primary, backup) =
+            (Arc::clone(&file), Arc::clone(&primary), Arc::clone(&backup));
+        let value = Bytes::from(value_of(i, VALUE_SIZE));
+        async move {
+            let at = (i * RECORD) % (SPACE - RECORD);
+            tokio::task::spawn_blocking(move || {
+                file.write_all_at(&[7; RECORD as usize], at)?;
+                file.sync_data()
+            })
+            .await
+            .expect("joins")
+            .expect("journal record");
+            let key = Key::new("monitors", "", &format!("k{:04}", i % KEYS)).expect("valid");
+            let (a, b) =
+                futures::join!(primary.write(&key, value.clone()), backup.write(&key, value));
+            a.and(b).expect("write");
+        }
+        .boxed()
+    })
+}
+
 fn bench_journal(c: &mut Criterion) {
     let rt = runtime();
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -93,6 +140,12 @@ fn bench_journal(c: &mut Criterion) {
     // Both stores in alternating rounds: a drifting machine load hits both alike.
     for c in [1, 16] {
         let note = |what: &str| format!("{what}, 4 KiB writes, {c} in flight");
+        let (primary, backup) = rt.block_on(async {
+            (
+                sqlite(&d.join(format!("p3-{c}.db"))).await,
+                sqlite(&d.join(format!("b3-{c}.db"))).await,
+            )
+        });
         let loads: Vec<(Load, Op<'static>)> = vec![
             (
                 Load::new(format!("sqlite+sqlite_backup__c{c}"), c)
@@ -104,6 +157,13 @@ fn bench_journal(c: &mut Criterion) {
                     .baseline(format!("journal/sqlite+sqlite_backup__c{c}"))
                     .note(note("the same with the journal")),
                 writes(journaled.clone()),
+            ),
+            (
+                Load::new(format!("hand_journal__c{c}"), c).note(note(
+                    "by hand: a 48-byte record fdatasynced on a blocking thread (no group \
+                     commit), then both bare SQLite backends at once",
+                )),
+                hand_journal(&d.join(format!("hand-{c}.journal")), primary, backup),
             ),
         ];
         interleaved(&rt, "journal", 8, Duration::from_millis(500), loads);

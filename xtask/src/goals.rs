@@ -199,6 +199,30 @@ const GOALS: &[Goal] = &[
         unit: "x",
     },
     Goal {
+        what: "journal, 1 in flight: TierStore vs the same journal and writes by hand (p50: \
+               TierStore's own cost)",
+        figure: |r| {
+            ratio(
+                p50(r, "journal/sqlite+sqlite_backup+journal__c1"),
+                p50(r, "journal/hand_journal__c1"),
+            )
+        },
+        target: Target::AtMost(1.15),
+        unit: "x",
+    },
+    Goal {
+        what: "journal, 16 in flight: TierStore (group commit) vs a journal by hand that syncs \
+               each record (writes/s)",
+        figure: |r| {
+            ratio(
+                ops(r, "journal/sqlite+sqlite_backup+journal__c16"),
+                ops(r, "journal/hand_journal__c16"),
+            )
+        },
+        target: Target::AtLeast(1.0),
+        unit: "x",
+    },
+    Goal {
         what: "encryption: sealing 1 MiB values, one core",
         figure: |r| extra(r, "encrypt/seal_1MiB", "gib_per_s"),
         target: Target::AtLeast(1.0),
