@@ -65,6 +65,9 @@ enum Command {
     /// Re-seal an encrypted store under a new root key (resumable).
     #[cfg(feature = "encryption")]
     Rotate(rotate::RotateArgs),
+    /// Write a new random root key to a key file (mode 0600) for `--key-file`.
+    #[cfg(feature = "encryption")]
+    Keygen(rotate::KeygenArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +107,8 @@ fn main() -> ExitCode {
             Command::Restore(args) => recovery::restore(&stores, args).await,
             #[cfg(feature = "encryption")]
             Command::Rotate(args) => rotate::rotate(args).await,
+            #[cfg(feature = "encryption")]
+            Command::Keygen(args) => rotate::keygen(args),
         }
     });
     exit::report(result)

@@ -1,4 +1,5 @@
 //! `rotate`: re-seal an encrypted store under a new root key, with progress; resumable.
+//! `keygen`: write a new random root key to a key file.
 
 use std::path::PathBuf;
 
@@ -20,7 +21,7 @@ pub(crate) struct RotateArgs {
     #[arg(long = "old-key-file", required = true)]
     old_key_files: Vec<PathBuf>,
     /// The new root key: every object is re-sealed under it. Mode 0600; 64 hex digits or 32
-    /// bytes. Create one with `head -c 32 /dev/urandom | xxd -p -c 64 > new.key; chmod 600 new.key`.
+    /// bytes. Create one with `tierstore keygen new.key`.
     #[arg(long)]
     new_key_file: PathBuf,
 }
@@ -51,5 +52,55 @@ pub(crate) async fn rotate(args: RotateArgs) -> CliResult {
         "rotated {store}: {} objects, {} re-sealed under key {current}; the old keys can now be retired",
         report.scanned, report.rewritten
     ));
+    Ok(())
+}
+
+/// `tierstore keygen PATH`
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// Where to write the new key (64 hex digits, mode 0600). An existing file is never
+    /// overwritten.
+    path: PathBuf,
+}
+
+/// Writes a new random root key to a file only its owner can read, created for it (an
+/// existing file is refused, so a key in use cannot be overwritten), and synced with its
+/// directory entry before the command reports success.
+pub(crate) fn keygen(args: KeygenArgs) -> CliResult {
+    use std::io::Write as _;
+
+    let path = &args.path;
+    let shown = path.display();
+    let key = RootKey::generate()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            format!("{shown} already exists; keygen never overwrites a key file")
+        }
+        _ => format!("cannot create key file {shown}: {e}"),
+    })?;
+    let mut text = key.to_hex();
+    text.push('\n');
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write key file {shown}: {e}"))?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| format!("cannot sync {}: {e}", dir.display()))?;
+    println!(
+        "wrote root key {} to {shown} (mode 0600). Keep a copy apart from the backup it \
+         encrypts: without it the backup cannot be read.",
+        key.id()
+    );
     Ok(())
 }

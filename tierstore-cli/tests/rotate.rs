@@ -113,3 +113,59 @@ fn key_file_works_for_resilver_verify_ls_and_restore() {
     let value = ok(&["get", "sqlite:restored.db", "monitors//chan3"]);
     assert_eq!(value.trim_end(), "secret-v");
 }
+
+/// `keygen` writes a key file only its owner can read, which `--key-file` then uses; it never
+/// overwrites a file, and two keys differ.
+#[test]
+fn keygen_writes_a_private_key_file_and_never_overwrites_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.key");
+    let tierstore = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tierstore"));
+        command.current_dir(dir.path());
+        command
+    };
+    let keygen = |path: &Path| tierstore().arg("keygen").arg(path).output().unwrap();
+
+    let first = keygen(&path);
+    let stdout = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(first.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&first.stderr));
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a key file is readable by its owner only");
+    let key = RootKey::from_file(&path).unwrap();
+    assert!(stdout.contains(&key.id().to_string()), "{stdout}");
+    assert!(!stdout.contains(key.to_hex().as_str()), "the key itself is never printed");
+
+    let before = std::fs::read(&path).unwrap();
+    let again = keygen(&path);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success());
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert_eq!(std::fs::read(&path).unwrap(), before, "the existing key is untouched");
+
+    let other = dir.path().join("other.key");
+    assert!(keygen(&other).status.success());
+    assert_ne!(RootKey::from_file(&other).unwrap().id(), key.id());
+
+    // The new key seals and opens through `--key-file`; the other key cannot read it.
+    let url = "encrypted:sqlite:backup.db";
+    let put = tierstore()
+        .arg("--key-file")
+        .arg(&path)
+        .args(["put", url, "monitors//chan1", "--value", "state"])
+        .output()
+        .unwrap();
+    assert!(put.status.success(), "{}", String::from_utf8_lossy(&put.stderr));
+    let get = |key: &Path| {
+        tierstore()
+            .arg("--key-file")
+            .arg(key)
+            .args(["get", url, "monitors//chan1"])
+            .output()
+            .unwrap()
+    };
+    let read = get(&path);
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    assert_eq!(read.stdout, b"state");
+    assert!(!get(&other).status.success());
+}
