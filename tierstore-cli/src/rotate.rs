@@ -63,40 +63,12 @@ pub(crate) struct KeygenArgs {
     path: PathBuf,
 }
 
-/// Writes a new random root key to a file only its owner can read, created for it (an
-/// existing file is refused, so a key in use cannot be overwritten), and synced with its
-/// directory entry before the command reports success.
+/// Writes a new random root key to a new file only its owner can read
+/// ([`RootKey::create_file`]).
 pub(crate) fn keygen(args: KeygenArgs) -> CliResult {
-    use std::io::Write as _;
-
-    let path = &args.path;
-    let shown = path.display();
     let key = RootKey::generate()?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => {
-            format!("{shown} already exists; keygen never overwrites a key file")
-        }
-        _ => format!("cannot create key file {shown}: {e}"),
-    })?;
-    let mut text = key.to_hex();
-    text.push('\n');
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| format!("cannot write key file {shown}: {e}"))?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => std::path::Path::new("."),
-    };
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| format!("cannot sync {}: {e}", dir.display()))?;
+    key.create_file(&args.path)?;
+    let shown = args.path.display();
     println!(
         "wrote root key {} to {shown} (mode 0600). Keep a copy apart from the backup it \
          encrypts: without it the backup cannot be read.",

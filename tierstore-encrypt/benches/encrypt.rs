@@ -106,16 +106,15 @@ fn file_cipher_throughput(root: &RootKey, keyring: &Keyring, key: &Key) {
     // The same cipher from RustCrypto alone (in place, no envelope): the crate this layer's
     // output is checked against, for scale.
     let reference = chacha20poly1305::XChaCha20Poly1305::new(&[3; 32].into());
-    let mut buffer = value.clone();
+    let buffer = std::cell::RefCell::new(value.clone());
     let rustcrypto = || {
+        let mut buffer = buffer.borrow_mut();
         std::hint::black_box(
             reference
                 .encrypt_inout_detached(&[1; 24].into(), b"aad", (&mut buffer[..]).into())
                 .expect("seals"),
         );
     };
-    let rustcrypto = std::cell::RefCell::new(rustcrypto);
-    let rustcrypto = || (rustcrypto.borrow_mut())();
     let cases: [Case<'_>; 3] = [
         ("seal", &seal, Some("encrypt/rustcrypto_seal_1MiB")),
         ("open", &open, None),
@@ -152,6 +151,14 @@ fn file_cipher_throughput(root: &RootKey, keyring: &Keyring, key: &Key) {
             eprintln!("tierstore bench: could not save encrypt/{what}_1MiB: {e}");
         }
     }
+}
+
+/// `value` written to `key` of `backend`, once per operation.
+fn writes<'a>(backend: &'a dyn Backend, key: &'a Key, value: Bytes) -> Op<'a> {
+    Box::new(move |_| {
+        let value = value.clone();
+        async move { backend.write(key, value).await.expect("write") }.boxed()
+    })
 }
 
 fn s3_backend(env: &s3::S3Env, prefix: &str) -> S3Backend {
@@ -195,20 +202,6 @@ fn bench_s3(c: &mut Criterion) {
     // drift (its latency moves by tens of percent within seconds) hits both alike.
     for size in SIZES {
         let value = Bytes::from(value_of(1, size));
-        let write = |backend: &'static str| -> Op<'_> {
-            let (key, value, plain, encrypted) = (&key, value.clone(), &plain, &encrypted);
-            Box::new(move |_| {
-                let value = value.clone();
-                async move {
-                    match backend {
-                        "plain" => plain.write(key, value).await,
-                        _ => encrypted.write(key, value).await,
-                    }
-                    .expect("write")
-                }
-                .boxed()
-            })
-        };
         let name = |what: &str| format!("s3_{what}_write_{}", label(size));
         let note = format!("one {} write at a time to the S3 test server", label(size));
         interleaved(
@@ -217,12 +210,15 @@ fn bench_s3(c: &mut Criterion) {
             40,
             Duration::from_millis(150),
             vec![
-                (Load::new(name("plain"), 1).note(note.clone()), write("plain")),
+                (
+                    Load::new(name("plain"), 1).note(note.clone()),
+                    writes(&plain, &key, value.clone()),
+                ),
                 (
                     Load::new(name("encrypted"), 1)
                         .baseline(format!("encrypt/{}", name("plain")))
                         .note(format!("{note}, through the encryption layer")),
-                    write("encrypted"),
+                    writes(&encrypted, &key, value.clone()),
                 ),
             ],
         );

@@ -83,6 +83,41 @@ impl RootKey {
         s
     }
 
+    /// Writes this key to a new key file that [`from_file`](Self::from_file) reads: 64 hex
+    /// digits, mode `0600` from its creation on Unix, synced with its directory entry. An
+    /// existing file is refused (so a key in use is never overwritten), naming the path.
+    pub fn create_file(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        use std::io::Write as _;
+
+        let path = path.as_ref();
+        let shown = path.display();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                Error::config(format!("{shown} already exists; a key file is never overwritten"))
+            }
+            _ => Error::config(format!("cannot create key file {shown}: {e}")),
+        })?;
+        let mut text = self.to_hex();
+        text.push('\n');
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::config(format!("cannot write key file {shown}: {e}")))?;
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::config(format!("cannot sync {}: {e}", dir.display())))
+    }
+
     /// Reads a key file: 64 hex digits, or exactly 32 raw bytes. On Unix the file must not be
     /// readable or writable by group or others (mode `0600` or stricter), like an SSH key.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
