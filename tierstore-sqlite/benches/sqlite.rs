@@ -10,7 +10,10 @@
 //! - `sqlite_write/ldk_node_real_c<N>`: ldk-node 0.7.1's own `SqliteStore`, timed by the
 //!   program `cargo xtask bench` builds from `bench/ldk-node-sqlite` (outside the workspace),
 //!   run right before the replica at each N when `TIERSTORE_LDK_NODE_BENCH` names it.
-//! - `disk/fsync`: 4 KiB write + fdatasync of one file, the physical reference.
+//! - `sqlite_sync/*`: one write in flight against the disk, in alternating rounds: 4 KiB
+//!   written + `fdatasync` (`disk_fsync`, the disk's fsync rate); the bytes one SQLite commit
+//!   of a 4 KiB value writes to the WAL, measured from SQLite, written + `fdatasync`
+//!   (`disk_commit`, the I/O the commit cannot avoid); and [`SqliteBackend`] (`tierstore_c1`).
 //! - `sqlite_list/first_page_<n>`: the first page of 50 keys of a namespace of n = 100 ...
 //!   100,000 keys (an index range scan).
 
@@ -20,10 +23,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use futures::FutureExt;
 use rusqlite::Connection;
 use tierstore_core::{Backend, Bytes, Key};
 use tierstore_sqlite::SqliteBackend;
-use tierstore_testkit::bench::{Group, Load, bench_dir, fsync_rate, save_or_warn};
+use tierstore_testkit::bench::{Group, Load, Op, SyncedWrites, bench_dir, interleaved};
 use tokio::runtime::Runtime;
 
 #[path = "../tests/ldk_node/mod.rs"]
@@ -108,10 +112,7 @@ fn sqlite_write(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let value = Bytes::from(vec![0x5a; VALUE_SIZE]);
 
-    match fsync_rate(dir.path(), 200) {
-        Ok(record) => save_or_warn(&record),
-        Err(e) => eprintln!("fsync probe failed: {e}"),
-    }
+    sqlite_against_the_disk(&rt, dir.path(), &value);
 
     let mut group = Group::new(c, "sqlite_write");
     group.brief(Duration::from_secs(4));
@@ -140,6 +141,116 @@ fn sqlite_write(c: &mut Criterion) {
         );
     }
     group.finish();
+}
+
+/// The WAL bytes one commit of a 4 KiB value to a distinct key writes, measured on a
+/// [`SqliteBackend`] holding 2,000 such keys: the WAL is emptied (`wal_checkpoint(TRUNCATE)`),
+/// 100 more keys are written one at a time, and the WAL's length is divided among them. Every
+/// commit writes whole frames (a 24-byte header and a page): the table leaf, the value's
+/// overflow page, both indexes' leaves, page 1 (the database grew), and an interior page when
+/// a leaf splits.
+fn commit_bytes(rt: &Runtime, dir: &std::path::Path, value: &Bytes) -> usize {
+    const WARM: u64 = 2_000;
+    const MEASURED: u64 = 100;
+    let path = dir.join("commit-bytes.db");
+    let store = rt.block_on(SqliteBackend::open(&path)).expect("opens");
+    let write = |i: u64| rt.block_on(store.write(&key(i), value.clone())).expect("writes");
+    (0..WARM).for_each(write);
+    let conn = Connection::open(&path).expect("opens");
+    let page: i64 =
+        conn.pragma_query_value(None, "page_size", |row| row.get(0)).expect("page size");
+    let page = u64::try_from(page).expect("a positive page size");
+    let busy: i64 = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+        .expect("checkpoints");
+    assert_eq!(busy, 0, "the WAL could not be emptied");
+    (WARM..WARM + MEASURED).for_each(write);
+    let wal = std::fs::metadata(dir.join("commit-bytes.db-wal")).expect("WAL").len();
+    // SQLite checkpoints at 1,000 frames and then reuses the WAL from its start: the length
+    // would no longer count the frames.
+    let frames = (wal - 32) / (page + 24);
+    assert!(
+        (MEASURED..1_000).contains(&frames),
+        "{frames} frames for {MEASURED} commits: not a WAL written from empty"
+    );
+    usize::try_from((wal - 32) / MEASURED).expect("fits")
+}
+
+/// A plain connection to a database [`SqliteBackend`] created, with its settings (WAL,
+/// `synchronous=FULL`): SQLite's own cost of a commit, without the backend's writer thread.
+fn bare_sqlite(rt: &Runtime, path: &std::path::Path) -> Connection {
+    drop(rt.block_on(SqliteBackend::open(path)).expect("creates the schema"));
+    let conn = Connection::open(path).expect("opens");
+    conn.pragma_update(None, "journal_mode", "WAL").expect("WAL");
+    conn.pragma_update(None, "synchronous", "FULL").expect("synchronous");
+    conn
+}
+
+/// One write in flight against the disk, in alternating rounds so that the shared disk's
+/// drifting load weighs on each alike: the disk's fsync rate (4 KiB), the same disk writing
+/// exactly the bytes of one SQLite commit, SQLite driven by hand, and [`SqliteBackend`].
+fn sqlite_against_the_disk(rt: &Runtime, dir: &std::path::Path, value: &Bytes) {
+    let bytes = commit_bytes(rt, dir, value);
+    let fsync = SyncedWrites::create(dir.join("fsync-probe"), 4096, 4096).expect("probe file");
+    // A region as large as the WAL at SQLite's checkpoint (1,000 frames of 4 KiB pages).
+    let commit = SyncedWrites::create(dir.join("commit-probe"), bytes, 1_000 * (4096 + 24))
+        .expect("probe file");
+    let store = rt.block_on(SqliteBackend::open(dir.join("sync.db"))).expect("opens");
+    let bare = Mutex::new(bare_sqlite(rt, &dir.join("bare.db")));
+    fn probe(probe: &SyncedWrites) -> Op<'_> {
+        Box::new(move |_| {
+            async move { tokio::task::block_in_place(|| probe.write()).expect("probe writes") }
+                .boxed()
+        })
+    }
+    let loads: Vec<(Load, Op<'_>)> = vec![
+        (
+            Load::new("disk_fsync", 1)
+                .note("4 KiB written + fdatasync of one file: the disk's fsync rate"),
+            probe(&fsync),
+        ),
+        (
+            Load::new("disk_commit", 1).note(format!(
+                "{bytes} bytes (the WAL frames one SQLite commit of a 4 KiB value writes, \
+                 measured) written + fdatasync: the commit's unavoidable I/O"
+            )),
+            probe(&commit),
+        ),
+        (
+            Load::new("bare_sqlite", 1)
+                .baseline("sqlite_sync/disk_commit")
+                .note("rusqlite on the calling thread, same schema and settings: BEGIN IMMEDIATE, a cached INSERT, COMMIT"),
+            Box::new(|i| {
+                let (bare, value) = (&bare, value.clone());
+                async move {
+                    tokio::task::block_in_place(|| {
+                        let mut conn = bare.lock().expect("not poisoned");
+                        let tx = conn
+                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                            .expect("begins");
+                        tx.prepare_cached(
+                            "INSERT INTO ldk_data (primary_namespace, secondary_namespace, key, value, sort_order)
+                             VALUES ('bench', '', ?1, ?2, ?3)",
+                        )
+                        .and_then(|mut insert| insert.execute(rusqlite::params![format!("k{i}"), &value[..], i as i64]))
+                        .expect("inserts");
+                        tx.commit().expect("commits");
+                    })
+                }
+                .boxed()
+            }),
+        ),
+        (
+            Load::new("tierstore_c1", 1)
+                .baseline("sqlite_sync/bare_sqlite")
+                .note("SqliteBackend, 4 KiB values to distinct keys, WAL + synchronous=FULL"),
+            Box::new(|i| {
+                let (store, value) = (&store, value.clone());
+                async move { store.write(&key(i), value).await.expect("writes") }.boxed()
+            }),
+        ),
+    ];
+    interleaved(rt, "sqlite_sync", 8, Duration::from_millis(500), loads);
 }
 
 /// First page (50 keys) of a namespace of 100 ... 100,000 keys, seeded with raw inserts.

@@ -339,31 +339,79 @@ pub fn save_or_warn(record: &Record) {
     }
 }
 
+/// Durable writes of a fixed size straight to one file, the physical reference of a store's
+/// commit: each [`write`](Self::write) writes `bytes` bytes at the next offset of a region
+/// allocated (and synced) in advance, wrapping at its end, then `fdatasync`s the file. The
+/// file never grows, so a sync flushes data only, as SQLite's WAL after its first checkpoint
+/// (the WAL is reused from its start, not truncated).
+#[derive(Debug)]
+pub struct SyncedWrites {
+    file: std::fs::File,
+    path: PathBuf,
+    block: Vec<u8>,
+    region: u64,
+    offset: AtomicU64,
+}
+
+impl SyncedWrites {
+    /// Creates `path` with a region of `region` bytes (at least `bytes`), written and synced,
+    /// for writes of `bytes` bytes each. The file is removed on drop.
+    pub fn create(path: impl Into<PathBuf>, bytes: usize, region: usize) -> std::io::Result<Self> {
+        use std::io::Write;
+        let path = path.into();
+        let region = region.max(bytes);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .read(true)
+            .open(&path)?;
+        file.write_all(&vec![0; region])?;
+        file.sync_all()?;
+        Ok(SyncedWrites {
+            file,
+            path,
+            block: vec![0x5a; bytes],
+            region: region as u64,
+            offset: AtomicU64::new(0),
+        })
+    }
+
+    /// Writes one block at the next offset and `fdatasync`s the file. Blocking.
+    pub fn write(&self) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let len = self.block.len() as u64;
+        let wrap = |at: u64| if at + len > self.region { 0 } else { at };
+        // The closure always returns `Some`: either way the result is the previous offset.
+        let previous = self
+            .offset
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |at| Some(wrap(at) + len))
+            .unwrap_or_else(|at| at);
+        let offset = wrap(previous);
+        self.file.write_all_at(&self.block, offset)?;
+        self.file.sync_data()
+    }
+}
+
+impl Drop for SyncedWrites {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// Measures the disk's fsync rate (write 4 KiB + `fdatasync` of one file, `ops` times) in
 /// `dir`: the physical limit of any durable store on this machine. Saved as the record
 /// `disk/fsync`.
 pub fn fsync_rate(dir: &std::path::Path, ops: usize) -> std::io::Result<Record> {
-    use std::io::{Seek, Write};
-    let path = dir.join("fsync-probe");
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .read(true)
-        .open(&path)?;
-    let block = [0x5au8; 4096];
+    let probe = SyncedWrites::create(dir.join("fsync-probe"), 4096, 4096)?;
     let mut histogram = latency_histogram();
     let start = Instant::now();
     for _ in 0..ops {
         let t = Instant::now();
-        file.rewind()?;
-        file.write_all(&block)?;
-        file.sync_data()?;
+        probe.write()?;
         histogram.saturating_record(micros(t.elapsed()));
     }
     let elapsed = start.elapsed();
-    drop(file);
-    std::fs::remove_file(&path)?;
     let record = Record {
         group: "disk".to_owned(),
         id: "fsync".to_owned(),
@@ -385,8 +433,8 @@ fn latency_histogram() -> Histogram<u64> {
 }
 
 #[cfg(test)]
-mod value_tests {
-    use super::value_of;
+mod tests {
+    use super::{SyncedWrites, value_of};
 
     #[test]
     fn values_of_different_operations_differ() {
@@ -401,5 +449,23 @@ mod value_tests {
         }
         assert!(value_of(3, 0).is_empty());
         assert_eq!(value_of(3, 5).len(), 5);
+    }
+
+    #[test]
+    fn synced_writes_fill_their_region_then_wrap_without_growing_the_file() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("probe");
+        let probe = SyncedWrites::create(&path, 3, 7).expect("creates");
+        assert_eq!(std::fs::read(&path).expect("reads"), [0; 7]);
+        probe.write().expect("writes");
+        assert_eq!(std::fs::read(&path).expect("reads"), [0x5a, 0x5a, 0x5a, 0, 0, 0, 0]);
+        probe.write().expect("writes");
+        assert_eq!(std::fs::read(&path).expect("reads"), [0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0]);
+        // A third block would pass the region's end: it goes back to the start.
+        std::fs::write(&path, [0; 7]).expect("resets");
+        probe.write().expect("writes");
+        assert_eq!(std::fs::read(&path).expect("reads"), [0x5a, 0x5a, 0x5a, 0, 0, 0, 0]);
+        drop(probe);
+        assert!(!path.exists(), "the probe's file is removed with it");
     }
 }

@@ -8,6 +8,9 @@
 //!   at once by hand (`join` of the two writes): what a dual write costs the disk, without
 //!   TierStore. With one write in flight its p50 is that of the slower of two concurrent
 //!   writes, which is above the p50 of one tier alone whenever latency varies.
+//! - `dual_write/disk_fsync_c1`, `disk_fsync_pair_c1`: the disk alone: 4 KiB written and
+//!   `fdatasync`ed in one file, and in two files at once (each on its own blocking thread):
+//!   what one disk charges for two flushes instead of one, the floor of any dual write to it.
 //! - `dual_write/sqlite+sqlite_backup_c<N>`, `sqlite+fs_backup_c<N>`: a TierStore with a
 //!   SQLite primary and a SQLite or filesystem backup, through LDK's async `KVStore`, against
 //!   the slower tier alone (the filesystem, two fsyncs a write, for the second).
@@ -25,7 +28,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use futures::FutureExt;
 use lightning::util::persist::KVStore;
 use tierstore::{Backend, Bytes, Key, TierStore};
-use tierstore_testkit::bench::{Load, Op, interleaved};
+use tierstore_testkit::bench::{Load, Op, SyncedWrites, interleaved};
 use tokio::runtime::Runtime;
 
 const GROUP: &str = "dual_write";
@@ -54,6 +57,23 @@ fn alone(backend: Arc<dyn Backend>, value: Bytes) -> Op<'static> {
     Box::new(move |i| {
         let (backend, value) = (Arc::clone(&backend), value.clone());
         async move { backend.write(&key(i), value).await.expect("write") }.boxed()
+    })
+}
+
+/// Writes 4 KiB and `fdatasync`s, in each of `probes` at once, on blocking threads.
+fn synced(probes: Vec<Arc<SyncedWrites>>) -> Op<'static> {
+    Box::new(move |_| {
+        let writes = probes.iter().map(|probe| {
+            let probe = Arc::clone(probe);
+            tokio::task::spawn_blocking(move || probe.write())
+        });
+        let writes: Vec<_> = writes.collect();
+        async move {
+            for written in futures::future::join_all(writes).await {
+                written.expect("probe task").expect("probe writes");
+            }
+        }
+        .boxed()
     })
 }
 
@@ -94,7 +114,7 @@ fn bench_dual_write(_: &mut Criterion) {
             builder.backup(open(backup, &format!("b-{backup}"))).build().expect("configuration")
         };
         let load = |id: &str, note: &str| Load::new(format!("{id}_c{c}"), c).note(note);
-        let loads: Vec<(Load, Op<'static>)> = vec![
+        let mut loads: Vec<(Load, Op<'static>)> = vec![
             (load("sqlite", "SQLite backend alone"), alone(open("sqlite", "alone"), value.clone())),
             (load("fs", "filesystem backend alone"), alone(open("fs", "alone"), value.clone())),
             (
@@ -118,6 +138,21 @@ fn bench_dual_write(_: &mut Criterion) {
                 tiered(store("fs"), value.clone()),
             ),
         ];
+        if c == 1 {
+            let probe = |name: &str| {
+                let path = dir.path().join(name);
+                Arc::new(SyncedWrites::create(path, 4096, 4096).expect("probe file"))
+            };
+            loads.push((
+                load("disk_fsync", "4 KiB written + fdatasync, one file"),
+                synced(vec![probe("one")]),
+            ));
+            loads.push((
+                load("disk_fsync_pair", "4 KiB written + fdatasync in two files at once")
+                    .baseline(format!("{GROUP}/disk_fsync_c1")),
+                synced(vec![probe("a"), probe("b")]),
+            ));
+        }
         interleaved(&rt, GROUP, 8, Duration::from_millis(500), loads);
     }
 }
