@@ -148,8 +148,8 @@ fn sqlite_write(c: &mut Criterion) {
 /// 100 more keys are written one at a time, and the WAL's length is divided among them. Every
 /// commit writes whole frames (a 24-byte header and a page): the table leaf, the value's
 /// overflow page, both indexes' leaves, page 1 (the database grew), and an interior page when
-/// a leaf splits.
-fn commit_bytes(rt: &Runtime, dir: &std::path::Path, value: &Bytes) -> usize {
+/// a leaf splits. Returns the bytes per commit and the size of one frame.
+fn commit_bytes(rt: &Runtime, dir: &std::path::Path, value: &Bytes) -> (usize, usize) {
     const WARM: u64 = 2_000;
     const MEASURED: u64 = 100;
     let path = dir.join("commit-bytes.db");
@@ -168,33 +168,49 @@ fn commit_bytes(rt: &Runtime, dir: &std::path::Path, value: &Bytes) -> usize {
     let wal = std::fs::metadata(dir.join("commit-bytes.db-wal")).expect("WAL").len();
     // SQLite checkpoints at 1,000 frames and then reuses the WAL from its start: the length
     // would no longer count the frames.
-    let frames = (wal - 32) / (page + 24);
+    let frame = page + 24;
+    let frames = (wal - 32) / frame;
     assert!(
         (MEASURED..1_000).contains(&frames),
         "{frames} frames for {MEASURED} commits: not a WAL written from empty"
     );
-    usize::try_from((wal - 32) / MEASURED).expect("fits")
+    let fits = |n: u64| usize::try_from(n).expect("fits");
+    (fits((wal - 32) / MEASURED), fits(frame))
 }
 
-/// A plain connection to a database [`SqliteBackend`] created, with its settings (WAL,
-/// `synchronous=FULL`): SQLite's own cost of a commit, without the backend's writer thread.
+/// A plain connection to a database [`SqliteBackend`] created, with its settings (WAL, which
+/// the file keeps, and `synchronous=FULL`, which each connection sets): SQLite's own cost of a
+/// commit, without the backend's writer thread.
 fn bare_sqlite(rt: &Runtime, path: &std::path::Path) -> Connection {
     drop(rt.block_on(SqliteBackend::open(path)).expect("creates the schema"));
     let conn = Connection::open(path).expect("opens");
-    conn.pragma_update(None, "journal_mode", "WAL").expect("WAL");
     conn.pragma_update(None, "synchronous", "FULL").expect("synchronous");
     conn
+}
+
+/// Writes key `k<i>` through `conn` in its own `BEGIN IMMEDIATE` transaction. Blocking.
+fn bare_write(conn: &Mutex<Connection>, i: u64, value: &[u8]) {
+    let mut conn = conn.lock().expect("not poisoned");
+    let tx =
+        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).expect("begins");
+    tx.prepare_cached(
+        "INSERT INTO ldk_data (primary_namespace, secondary_namespace, key, value, sort_order)
+         VALUES ('bench', '', ?1, ?2, ?3)",
+    )
+    .and_then(|mut insert| insert.execute(rusqlite::params![format!("k{i}"), value, i as i64]))
+    .expect("inserts");
+    tx.commit().expect("commits");
 }
 
 /// One write in flight against the disk, in alternating rounds so that the shared disk's
 /// drifting load weighs on each alike: the disk's fsync rate (4 KiB), the same disk writing
 /// exactly the bytes of one SQLite commit, SQLite driven by hand, and [`SqliteBackend`].
 fn sqlite_against_the_disk(rt: &Runtime, dir: &std::path::Path, value: &Bytes) {
-    let bytes = commit_bytes(rt, dir, value);
+    let (bytes, frame) = commit_bytes(rt, dir, value);
     let fsync = SyncedWrites::create(dir.join("fsync-probe"), 4096, 4096).expect("probe file");
-    // A region as large as the WAL at SQLite's checkpoint (1,000 frames of 4 KiB pages).
-    let commit = SyncedWrites::create(dir.join("commit-probe"), bytes, 1_000 * (4096 + 24))
-        .expect("probe file");
+    // A region as large as the WAL at SQLite's checkpoint (1,000 frames).
+    let commit =
+        SyncedWrites::create(dir.join("commit-probe"), bytes, 1_000 * frame).expect("probe file");
     let store = rt.block_on(SqliteBackend::open(dir.join("sync.db"))).expect("opens");
     let bare = Mutex::new(bare_sqlite(rt, &dir.join("bare.db")));
     fn probe(probe: &SyncedWrites) -> Op<'_> {
@@ -222,22 +238,7 @@ fn sqlite_against_the_disk(rt: &Runtime, dir: &std::path::Path, value: &Bytes) {
                 .note("rusqlite on the calling thread, same schema and settings: BEGIN IMMEDIATE, a cached INSERT, COMMIT"),
             Box::new(|i| {
                 let (bare, value) = (&bare, value.clone());
-                async move {
-                    tokio::task::block_in_place(|| {
-                        let mut conn = bare.lock().expect("not poisoned");
-                        let tx = conn
-                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                            .expect("begins");
-                        tx.prepare_cached(
-                            "INSERT INTO ldk_data (primary_namespace, secondary_namespace, key, value, sort_order)
-                             VALUES ('bench', '', ?1, ?2, ?3)",
-                        )
-                        .and_then(|mut insert| insert.execute(rusqlite::params![format!("k{i}"), &value[..], i as i64]))
-                        .expect("inserts");
-                        tx.commit().expect("commits");
-                    })
-                }
-                .boxed()
+                async move { tokio::task::block_in_place(|| bare_write(bare, i, &value)) }.boxed()
             }),
         ),
         (

@@ -63,11 +63,13 @@ fn alone(backend: Arc<dyn Backend>, value: Bytes) -> Op<'static> {
 /// Writes 4 KiB and `fdatasync`s, in each of `probes` at once, on blocking threads.
 fn synced(probes: Vec<Arc<SyncedWrites>>) -> Op<'static> {
     Box::new(move |_| {
-        let writes = probes.iter().map(|probe| {
-            let probe = Arc::clone(probe);
-            tokio::task::spawn_blocking(move || probe.write())
-        });
-        let writes: Vec<_> = writes.collect();
+        let writes: Vec<_> = probes
+            .iter()
+            .map(|probe| {
+                let probe = Arc::clone(probe);
+                tokio::task::spawn_blocking(move || probe.write())
+            })
+            .collect();
         async move {
             for written in futures::future::join_all(writes).await {
                 written.expect("probe task").expect("probe writes");
